@@ -1,0 +1,35 @@
+export {
+  type ApiCallRecord,
+  type CallOutcome,
+  DEFAULT_RETRY,
+  type RateLimiter,
+  type RetryOptions,
+} from './connect/caller.js';
+export { type AwsClientOptions, type AwsClients, awsClients, destroyAwsClients } from './connect/clients.js';
+export {
+  ApiRefusedError,
+  ConnectBotError,
+  ErrorCode,
+  HandlerError,
+  isRetryable,
+  NetworkError,
+} from './errors.js';
+export type { Logger } from './observability/log-types.js';
+export {
+  ChatClient,
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type JoinOptions,
+} from './session/client.js';
+export { type ChatItem, ContentType, isTranscriptItem, type MessageContentType } from './session/items.js';
+export {
+  ChatSession,
+  type ChatSessionEvents,
+  type EndReason,
+  type EventKind,
+  type SendMessageOptions,
+  type SessionSnapshot,
+  type SessionState,
+} from './session/session.js';
+export { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './session/timings.js';
+export { Scheduler } from './transport/scheduler.js';

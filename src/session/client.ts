@@ -1,0 +1,242 @@
+import { CreateParticipantCommand } from '@aws-sdk/client-connect';
+import {
+  CreateParticipantConnectionCommand,
+  type CreateParticipantConnectionResponse,
+  DisconnectParticipantCommand,
+} from '@aws-sdk/client-connectparticipant';
+import { EventEmitter } from 'eventemitter3';
+import {
+  ApiCaller,
+  type ApiCallRecord,
+  DEFAULT_RETRY,
+  type RateLimiter,
+  type RetryOptions,
+} from '../connect/caller.js';
+import { type AwsClientOptions, type AwsClients, awsClients } from '../connect/clients.js';
+import { ApiRefusedError, ConnectBotError, ErrorCode } from '../errors.js';
+import { type Logger, silentLogger } from '../observability/log-types.js';
+import { type Scheduler, sharedScheduler } from '../transport/scheduler.js';
+import { ChatSession, type EndReason, type SessionContext, type SessionSnapshot } from './session.js';
+import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './timings.js';
+
+export interface ChatClientOptions extends AwsClientOptions {
+  /** Heartbeat, refresh, rotation and backoff timings. */
+  timings?: Partial<SessionTimings>;
+  /** Retries of API calls (throttling, 5xx, network). */
+  retry?: Partial<RetryOptions>;
+  /** Called before every API call; the host plugs Connect's quotas in here. */
+  rateLimiter?: RateLimiter;
+  /** A pino (or compatible) logger. Default: silent. */
+  logger?: Logger;
+  /** Item Ids remembered per chat for de-duplication. Default 256. */
+  dedupeWindow?: number;
+  /** Timer source for every session. Default: one shared per process. */
+  scheduler?: Scheduler;
+  /** Prebuilt SDK clients (tests); default: shared per region and endpoint. */
+  aws?: AwsClients;
+}
+
+export interface JoinOptions {
+  instanceId: string;
+  contactId: string;
+  /** Shown to the customer. 1–256 characters. */
+  displayName: string;
+  /** The chain's first contact id (differs from contactId after a transfer). Default: contactId. */
+  initialContactId?: string;
+  /** CreateParticipant idempotency token, reused on retries. Default: a fresh UUID per join. */
+  clientToken?: string;
+}
+
+/** Typed events of a {@link ChatClient}. */
+export interface ChatClientEvents {
+  /** One attempt of one API call finished. */
+  apiCall: [call: ApiCallRecord];
+  sessionOpened: [session: ChatSession];
+  sessionEnded: [session: ChatSession, reason: EndReason];
+}
+
+/**
+ * Joins chats as a CUSTOM_BOT and holds them. One client serves any number of chats in a process: it owns
+ * the shared SDK clients, the retry and quota policy, and the one scheduler all sessions' timers run on.
+ *
+ * @example
+ * const client = new ChatClient({ region: 'us-east-1' });
+ * const session = await client.join({ instanceId, contactId, displayName: 'Helper' });
+ * session.on('message', (item) => {
+ *   if (!session.isOwn(item)) void session.sendMessage('Hello!');
+ * });
+ */
+export class ChatClient extends EventEmitter<ChatClientEvents> {
+  /** Sessions that have not ended. */
+  readonly sessions = new Set<ChatSession>();
+  private readonly ctx: SessionContext;
+
+  constructor(options: ChatClientOptions) {
+    super();
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    const caller = new ApiCaller(retry, options.rateLimiter, (call) => this.emit('apiCall', call));
+    this.ctx = {
+      aws: options.aws ?? awsClients(options),
+      caller,
+      scheduler: options.scheduler ?? sharedScheduler,
+      timings: { ...DEFAULT_SESSION_TIMINGS, ...options.timings },
+      dedupeWindow: options.dedupeWindow ?? 256,
+      logger: options.logger ?? silentLogger,
+      sessionEnded: (session, reason) => {
+        this.sessions.delete(session);
+        this.emit('sessionEnded', session, reason);
+      },
+    };
+  }
+
+  get timings(): Readonly<SessionTimings> {
+    return this.ctx.timings;
+  }
+
+  /** The shared API caller (retries, rate limiting, metrics) for calls outside a session. */
+  get caller(): ApiCaller {
+    return this.ctx.caller;
+  }
+
+  get aws(): AwsClients {
+    return this.ctx.aws;
+  }
+
+  /**
+   * Adds a CUSTOM_BOT to a chat and connects it: CreateParticipant, then CreateParticipantConnection
+   * (`ConnectParticipant: true`) inside the 15 s window the service allows (measured from the start of
+   * CreateParticipant; a miss is `CB_JOIN_WINDOW_MISSED`), then the websocket. Resolves once the socket is
+   * subscribed.
+   */
+  async join(options: JoinOptions): Promise<ChatSession> {
+    const { caller, aws, timings } = this.ctx;
+    const started = performance.now();
+    const deadline = started + timings.joinWindowMs;
+    const clientToken = options.clientToken ?? crypto.randomUUID();
+    const created = await caller.call(
+      'CreateParticipant',
+      'account',
+      (signal) =>
+        aws.connect.send(
+          new CreateParticipantCommand({
+            InstanceId: options.instanceId,
+            ContactId: options.contactId,
+            ClientToken: clientToken,
+            ParticipantDetails: { ParticipantRole: 'CUSTOM_BOT', DisplayName: options.displayName },
+          }),
+          { abortSignal: signal },
+        ),
+      { maxRetryTimeMs: timings.joinWindowMs },
+    );
+    const participantToken = created.ParticipantCredentials?.ParticipantToken;
+    const participantId = created.ParticipantId;
+    if (!participantToken || !participantId) {
+      throw new ConnectBotError(
+        ErrorCode.ApiRefused,
+        'CreateParticipant returned no participant credentials',
+      );
+    }
+    let connection: CreateParticipantConnectionResponse;
+    try {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0)
+        throw new ConnectBotError(ErrorCode.JoinWindowMissed, 'CreateParticipant used up the join window');
+      connection = await this.connectParticipant(options.instanceId, participantToken, remaining);
+    } catch (error) {
+      const late = performance.now() >= deadline;
+      const removed = error instanceof ApiRefusedError && error.status === 404; // the service dropped the bot
+      if (late || removed || (error as ConnectBotError).code === ErrorCode.JoinWindowMissed) {
+        throw new ConnectBotError(
+          ErrorCode.JoinWindowMissed,
+          `CreateParticipantConnection did not complete within ${timings.joinWindowMs} ms of CreateParticipant`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    return this.open(
+      {
+        instanceId: options.instanceId,
+        contactId: options.contactId,
+        initialContactId: options.initialContactId ?? options.contactId,
+        participantId,
+        participantToken,
+        displayName: options.displayName,
+      },
+      connection,
+    );
+  }
+
+  /**
+   * Re-attaches to a participant that already exists (another host's, or ours before a restart): a fresh
+   * CreateParticipantConnection, a new socket, and a back-fill from `cursor`. A chat that ended is
+   * `CB_CHAT_ENDED`.
+   */
+  async resume(snapshot: SessionSnapshot): Promise<ChatSession> {
+    let connection: CreateParticipantConnectionResponse;
+    try {
+      connection = await this.connectParticipant(
+        snapshot.instanceId,
+        snapshot.participantToken,
+        this.ctx.timings.joinWindowMs,
+      );
+    } catch (error) {
+      if (error instanceof ApiRefusedError && (error.status === 403 || error.status === 404)) {
+        throw new ConnectBotError(ErrorCode.ChatEnded, 'the chat has ended for this participant', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return this.open(snapshot, connection);
+  }
+
+  /** Releases every session locally (sockets closed, timers cleared) without leaving the chats. */
+  closeAll(): void {
+    for (const session of [...this.sessions]) session.close();
+  }
+
+  private connectParticipant(
+    instanceId: string,
+    participantToken: string,
+    maxRetryTimeMs: number,
+  ): Promise<CreateParticipantConnectionResponse> {
+    return this.ctx.caller.call(
+      'CreateParticipantConnection',
+      instanceId,
+      (signal) =>
+        this.ctx.aws.participant.send(
+          new CreateParticipantConnectionCommand({
+            ParticipantToken: participantToken,
+            ConnectParticipant: true,
+            Type: ['WEBSOCKET', 'CONNECTION_CREDENTIALS'],
+          }),
+          { abortSignal: signal },
+        ),
+      { maxRetryTimeMs },
+    );
+  }
+
+  private async open(
+    identity: SessionSnapshot,
+    connection: CreateParticipantConnectionResponse,
+  ): Promise<ChatSession> {
+    const session = new ChatSession(this.ctx, identity);
+    this.sessions.add(session);
+    try {
+      await session.start(connection);
+    } catch (error) {
+      this.sessions.delete(session);
+      // Do not leave a bot in the chat that nobody holds: the flow would wait on it.
+      const token = connection.ConnectionCredentials?.ConnectionToken;
+      if (token) {
+        await this.ctx.aws.participant
+          .send(new DisconnectParticipantCommand({ ConnectionToken: token }))
+          .catch(() => {});
+      }
+      throw error;
+    }
+    this.emit('sessionOpened', session);
+    return session;
+  }
+}

@@ -1,0 +1,816 @@
+import { UpdateContactAttributesCommand } from '@aws-sdk/client-connect';
+import {
+  CreateParticipantConnectionCommand,
+  type CreateParticipantConnectionResponse,
+  DisconnectParticipantCommand,
+  GetTranscriptCommand,
+  type GetTranscriptRequest,
+  type GetTranscriptResponse,
+  SendEventCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-connectparticipant';
+import { EventEmitter } from 'eventemitter3';
+import pRetry, { AbortError } from 'p-retry';
+import type { ApiCaller } from '../connect/caller.js';
+import type { AwsClients } from '../connect/clients.js';
+import { ApiRefusedError, ConnectBotError, ErrorCode, isRetryable } from '../errors.js';
+import type { Logger } from '../observability/log-types.js';
+import type { WireItem } from '../transport/frames.js';
+import type { ScheduledTask, Scheduler } from '../transport/scheduler.js';
+import { ChatSocket, type SocketListener } from '../transport/socket.js';
+import {
+  type ChatItem,
+  ContentType,
+  isTranscriptItem,
+  MESSAGE_CONTENT_TYPES,
+  type MessageContentType,
+} from './items.js';
+import { RecentIds } from './recent-ids.js';
+import type { SessionTimings } from './timings.js';
+
+/**
+ * `joining → connecting → open ⇄ rotating / reconnecting → ended`. Every failure goes through one recovery
+ * path (`reconnecting`); `ended` is final.
+ */
+export type SessionState = 'joining' | 'connecting' | 'open' | 'rotating' | 'reconnecting' | 'ended';
+
+/**
+ * Why a session ended:
+ * - `chat-ended`: the chat.ended event arrived;
+ * - `disconnected`: we called {@link ChatSession.disconnect} (a handoff or leave);
+ * - `removed`: our own participant.left arrived without us leaving (e.g. an agent joined);
+ * - `access-denied`: the service answered 403 to a fresh CreateParticipantConnection: the chat is over for us;
+ * - `closed`: {@link ChatSession.close} released the session locally without leaving the chat;
+ * - `failed`: an unrecoverable error (see the `ended` event's error).
+ */
+export type EndReason = 'chat-ended' | 'disconnected' | 'removed' | 'access-denied' | 'closed' | 'failed';
+
+/** Typed events of a {@link ChatSession}. */
+export interface ChatSessionEvents {
+  /** Every new item (after de-duplication), own ones included; see {@link ChatSession.isOwn}. */
+  item: [item: ChatItem];
+  /** `Type: MESSAGE` items. */
+  message: [item: ChatItem];
+  /** Events other than typing, joined and left (chat.ended, receipts, transfers...). */
+  event: [item: ChatItem];
+  typing: [item: ChatItem];
+  participantJoined: [item: ChatItem];
+  participantLeft: [item: ChatItem];
+  state: [state: SessionState, previous: SessionState];
+  /** Emitted once; the session does nothing afterwards. */
+  ended: [reason: EndReason, error?: ConnectBotError];
+  /** Problems the session recovered from or will retry (e.g. a failed token refresh). */
+  error: [error: ConnectBotError];
+  /** Recovery started: `heartbeat-timeout`, `socket-closed`, `rotation-failed`, `access-check`. */
+  reconnecting: [reason: string];
+  /** A make-before-break socket rotation completed. */
+  rotated: [];
+  /** The ConnectionToken was refreshed. */
+  tokenRefreshed: [];
+}
+
+/** What a session needs from its {@link ChatClient}. */
+export interface SessionContext {
+  readonly aws: AwsClients;
+  readonly caller: ApiCaller;
+  readonly scheduler: Scheduler;
+  readonly timings: SessionTimings;
+  readonly dedupeWindow: number;
+  readonly logger: Logger;
+  sessionEnded(session: ChatSession, reason: EndReason): void;
+}
+
+/** The identity of a chat participant: everything needed to re-attach to it from another process. */
+export interface SessionSnapshot {
+  instanceId: string;
+  contactId: string;
+  initialContactId: string;
+  participantId: string;
+  /** Secret. Store it as carefully as any credential; never log it. */
+  participantToken: string;
+  displayName?: string;
+  /** The last transcript item Id this participant saw; back-fill resumes after it. */
+  cursor?: string;
+}
+
+export interface SendMessageOptions {
+  contentType?: MessageContentType;
+  /** Idempotency token: a retry with the same token cannot post twice. Default: a fresh UUID per call. */
+  clientToken?: string;
+}
+
+export type EventKind = 'typing' | 'read' | 'delivered';
+
+const EVENT_CONTENT_TYPE: Record<EventKind, string> = {
+  typing: ContentType.typing,
+  read: ContentType.read,
+  delivered: ContentType.delivered,
+};
+
+/**
+ * One participant in one live chat, held over a websocket: subscribes, heartbeats, refreshes its
+ * ConnectionToken, rotates its socket make-before-break, reconnects and back-fills from the transcript,
+ * and delivers every item exactly once, in order.
+ *
+ * Created by {@link ChatClient.join} or {@link ChatClient.resume}.
+ *
+ * @example
+ * const session = await client.join({ instanceId, contactId, displayName: 'Helper' });
+ * session.on('message', async (item) => {
+ *   if (!session.isOwn(item)) await session.sendMessage(`You said: ${item.Content}`);
+ * });
+ * session.on('ended', (reason) => console.log('chat over:', reason));
+ */
+export class ChatSession extends EventEmitter<ChatSessionEvents> implements SocketListener {
+  readonly instanceId: string;
+  readonly contactId: string;
+  readonly initialContactId: string;
+  readonly participantId: string;
+  readonly displayName: string | undefined;
+  private readonly participantToken: string;
+  private readonly ctx: SessionContext;
+  private readonly log: Logger;
+
+  private currentState: SessionState = 'connecting';
+  private connectionToken = '';
+  private socket: ChatSocket | undefined;
+  /** The incoming socket during a rotation; both deliver until the old one closes. */
+  private secondary: ChatSocket | undefined;
+  private url: string | undefined;
+  private urlIssuedAt = 0;
+  private connectionExpiry = Number.NaN;
+  private readonly seen: RecentIds;
+  private cursor: string | undefined;
+  /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
+  private buffer: WireItem[] | undefined;
+  private heartbeatTask: ScheduledTask | undefined;
+  private refreshTask: ScheduledTask | undefined;
+  private rotationTask: ScheduledTask | undefined;
+  private heartbeats = 0;
+  private recovery: AbortController | undefined;
+  private leaving = false;
+  private endReason: EndReason | undefined;
+
+  /** Counters for dashboards and tests. */
+  readonly stats = {
+    reconnects: 0,
+    rotations: 0,
+    tokenRefreshes: 0,
+    duplicatesDropped: 0,
+    itemsDelivered: 0,
+  };
+
+  /** @internal Use {@link ChatClient.join} or {@link ChatClient.resume}. */
+  constructor(ctx: SessionContext, identity: SessionSnapshot) {
+    super();
+    this.ctx = ctx;
+    this.instanceId = identity.instanceId;
+    this.contactId = identity.contactId;
+    this.initialContactId = identity.initialContactId;
+    this.participantId = identity.participantId;
+    this.participantToken = identity.participantToken;
+    this.displayName = identity.displayName;
+    this.cursor = identity.cursor;
+    this.seen = new RecentIds(ctx.dedupeWindow);
+    this.log = ctx.logger.child({ contactId: identity.contactId, participantId: identity.participantId });
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  get ended(): boolean {
+    return this.currentState === 'ended';
+  }
+
+  /** Why the session ended, once it has. */
+  get endedBecause(): EndReason | undefined {
+    return this.endReason;
+  }
+
+  /** The Id of the last transcript item seen: where back-fill resumes. */
+  get lastSeenId(): string | undefined {
+    return this.cursor;
+  }
+
+  /** True for items this participant sent. */
+  isOwn(item: ChatItem): boolean {
+    return item.ParticipantId === this.participantId;
+  }
+
+  /** Everything another process needs to {@link ChatClient.resume} this participant. Contains a secret. */
+  snapshot(): SessionSnapshot {
+    return {
+      instanceId: this.instanceId,
+      contactId: this.contactId,
+      initialContactId: this.initialContactId,
+      participantId: this.participantId,
+      participantToken: this.participantToken,
+      ...(this.displayName ? { displayName: this.displayName } : {}),
+      ...(this.cursor ? { cursor: this.cursor } : {}),
+    };
+  }
+
+  // ---- Actions -----------------------------------------------------------------------------------
+
+  /**
+   * Sends a message (text/plain by default; text/markdown and application/json too). Retries throttling and
+   * transient failures with the same ClientToken, so a retry never posts twice.
+   */
+  async sendMessage(
+    content: string,
+    options: SendMessageOptions = {},
+  ): Promise<{ id: string; absoluteTime: string }> {
+    const contentType = options.contentType ?? 'text/plain';
+    const limit = MESSAGE_CONTENT_TYPES[contentType];
+    if (limit === undefined) {
+      throw new ConnectBotError(
+        ErrorCode.InvalidArgument,
+        `unsupported message content type: ${contentType}`,
+      );
+    }
+    if (content.length < 1 || content.length > limit) {
+      throw new ConnectBotError(
+        ErrorCode.InvalidArgument,
+        `${contentType} content must be 1-${limit} characters`,
+      );
+    }
+    const clientToken = options.clientToken ?? crypto.randomUUID();
+    const result = await this.withToken('SendMessage', (token, signal) =>
+      this.ctx.aws.participant.send(
+        new SendMessageCommand({
+          ConnectionToken: token,
+          ContentType: contentType,
+          Content: content,
+          ClientToken: clientToken,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    return { id: result.Id ?? '', absoluteTime: result.AbsoluteTime ?? '' };
+  }
+
+  /** Sends an event: `typing`, or a `read`/`delivered` receipt for `messageId`. */
+  async sendEvent(
+    kind: EventKind,
+    options: { messageId?: string; clientToken?: string } = {},
+  ): Promise<void> {
+    const contentType = EVENT_CONTENT_TYPE[kind];
+    if (!contentType) throw new ConnectBotError(ErrorCode.InvalidArgument, `unknown event kind: ${kind}`);
+    if (kind !== 'typing' && !options.messageId) {
+      throw new ConnectBotError(ErrorCode.InvalidArgument, `a ${kind} receipt needs a messageId`);
+    }
+    const content = kind === 'typing' ? undefined : JSON.stringify({ messageId: options.messageId });
+    const clientToken = options.clientToken ?? crypto.randomUUID();
+    await this.withToken('SendEvent', (token, signal) =>
+      this.ctx.aws.participant.send(
+        new SendEventCommand({
+          ConnectionToken: token,
+          ContentType: contentType,
+          Content: content,
+          ClientToken: clientToken,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+  }
+
+  /** GetTranscript with this participant's ConnectionToken (one page; follow `NextToken` yourself). */
+  getTranscript(input: Omit<GetTranscriptRequest, 'ConnectionToken'> = {}): Promise<GetTranscriptResponse> {
+    return this.withToken('GetTranscript', (token, signal) =>
+      this.ctx.aws.participant.send(new GetTranscriptCommand({ ...input, ConnectionToken: token }), {
+        abortSignal: signal,
+      }),
+    );
+  }
+
+  /**
+   * Merges `attributes` into the contact's attributes (UpdateContactAttributes on the InitialContactId), where
+   * the flow reads them after the bot leaves. Works after the chat ended, too.
+   */
+  async setAttributes(attributes: Record<string, string>): Promise<void> {
+    await this.ctx.caller.call('UpdateContactAttributes', 'account', (signal) =>
+      this.ctx.aws.connect.send(
+        new UpdateContactAttributesCommand({
+          InstanceId: this.instanceId,
+          InitialContactId: this.initialContactId,
+          Attributes: attributes,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+  }
+
+  /**
+   * Leaves the chat (DisconnectParticipant). The flow's Wait block then continues through "Bot participant
+   * disconnected". Ends the session with `disconnected`. Safe to call twice.
+   */
+  async disconnect(): Promise<void> {
+    if (this.ended) return;
+    this.leaving = true;
+    try {
+      await this.withToken('DisconnectParticipant', (token, signal) =>
+        this.ctx.aws.participant.send(new DisconnectParticipantCommand({ ConnectionToken: token }), {
+          abortSignal: signal,
+        }),
+      );
+      this.end('disconnected');
+    } catch (error) {
+      if (this.ended) return;
+      this.leaving = false;
+      throw error;
+    }
+  }
+
+  /** Releases the session locally (sockets closed, timers cleared) without leaving the chat. */
+  close(): void {
+    this.end('closed');
+  }
+
+  // ---- Lifecycle (used by ChatClient) ---------------------------------------------------------------
+
+  /**
+   * @internal Opens the first socket with credentials from a CreateParticipantConnection, then positions the
+   * cursor: at the given one (resume) or just after this participant's own participant.joined (join).
+   */
+  async start(connection: CreateParticipantConnectionResponse): Promise<void> {
+    this.adoptConnection(connection);
+    try {
+      await pRetry(() => this.connect(), {
+        retries: 3,
+        minTimeout: this.ctx.timings.reconnectMinDelayMs,
+        maxTimeout: this.ctx.timings.reconnectMaxDelayMs,
+        randomize: true,
+        unref: true,
+        shouldRetry: ({ error }) => !this.ended && isRetryable(error),
+      });
+    } catch (error) {
+      const failure =
+        error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.SocketFailed, String(error));
+      this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
+      throw failure;
+    }
+    this.opened();
+    this.log.info({ event: 'join' }, 'chat session open');
+  }
+
+  /** One attempt: a URL (reused while fresh), an open subscribed socket, and a back-fill. */
+  private async connect(): Promise<void> {
+    if (this.ended) throw new AbortError('session ended');
+    const url = await this.freshUrl();
+    let socket: ChatSocket;
+    try {
+      socket = await this.openSubscribed(url);
+    } catch (error) {
+      this.url = undefined; // maybe expired or refused: never reuse it
+      throw error;
+    }
+    if (this.ended) {
+      socket.close();
+      throw new AbortError('session ended');
+    }
+    this.socket = socket;
+    try {
+      await this.backfill();
+    } catch (error) {
+      this.socket = undefined;
+      socket.terminate();
+      throw error;
+    }
+  }
+
+  private async openSubscribed(url: string): Promise<ChatSocket> {
+    const { timings, scheduler } = this.ctx;
+    const socket = await ChatSocket.open(url, this, scheduler, timings.openTimeoutMs);
+    try {
+      await socket.subscribe({
+        ackTimeoutMs: timings.subscribeAckTimeoutMs,
+        resends: timings.subscribeResends,
+      });
+    } catch (error) {
+      socket.terminate();
+      throw error;
+    }
+    return socket;
+  }
+
+  /** The current websocket URL if it is younger than `urlMaxAgeMs`, else a fresh one. */
+  private async freshUrl(): Promise<string> {
+    if (this.url && performance.now() - this.urlIssuedAt < this.ctx.timings.urlMaxAgeMs) return this.url;
+    const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
+    this.adoptConnection(connection);
+    return this.url!;
+  }
+
+  private createConnection(
+    types: Array<'WEBSOCKET' | 'CONNECTION_CREDENTIALS'>,
+  ): Promise<CreateParticipantConnectionResponse> {
+    return this.ctx.caller.call('CreateParticipantConnection', this.instanceId, (signal) =>
+      this.ctx.aws.participant.send(
+        new CreateParticipantConnectionCommand({ ParticipantToken: this.participantToken, Type: types }),
+        { abortSignal: signal },
+      ),
+    );
+  }
+
+  /** Takes the URL and ConnectionToken of a CreateParticipantConnection and schedules the token refresh. */
+  private adoptConnection(connection: CreateParticipantConnectionResponse): void {
+    if (connection.Websocket?.Url) {
+      this.url = connection.Websocket.Url;
+      this.urlIssuedAt = performance.now();
+      this.connectionExpiry = Date.parse(connection.Websocket.ConnectionExpiry ?? '');
+    }
+    const credentials = connection.ConnectionCredentials;
+    if (credentials?.ConnectionToken) {
+      this.connectionToken = credentials.ConnectionToken;
+      this.scheduleRefresh(credentials.Expiry);
+    }
+  }
+
+  private opened(): void {
+    this.setState('open');
+    this.scheduleHeartbeat();
+    this.scheduleRotation();
+  }
+
+  // ---- Inbound items -------------------------------------------------------------------------------
+
+  /** @internal */
+  onSocketItem(socket: ChatSocket, item: WireItem): void {
+    if (socket !== this.socket && socket !== this.secondary) return;
+    if (this.buffer) this.buffer.push(item);
+    else this.accept(item);
+  }
+
+  /** @internal */
+  onSocketClose(socket: ChatSocket, code: number): void {
+    if (socket === this.secondary) {
+      this.secondary = undefined;
+      return;
+    }
+    if (socket !== this.socket) return;
+    this.log.info({ event: 'socket-closed', code }, 'socket closed by peer');
+    this.recover('socket-closed');
+  }
+
+  /** @internal */
+  onSocketGatewayError(_socket: ChatSocket, message: string): void {
+    this.log.warn({ event: 'gateway-error', gatewayMessage: message }, 'gateway error frame');
+  }
+
+  /** De-duplicates by Id, advances the cursor, and emits. The single entry point of every item. */
+  private accept(item: WireItem): void {
+    if (this.ended) return;
+    if (
+      item.InitialContactId &&
+      item.InitialContactId !== this.initialContactId &&
+      item.ContactId !== this.contactId
+    ) {
+      return; // another contact's item (chatjs #136 filters the same way)
+    }
+    if (!this.seen.add(item.Id)) {
+      this.stats.duplicatesDropped++;
+      return;
+    }
+    if (isTranscriptItem(item)) this.cursor = item.Id;
+    this.stats.itemsDelivered++;
+    this.log.debug(
+      { event: 'item', itemId: item.Id, type: item.Type, contentType: item.ContentType },
+      'item',
+    );
+    this.emit('item', item);
+    if (item.Type === 'MESSAGE') {
+      this.emit('message', item);
+      return;
+    }
+    switch (item.ContentType) {
+      case ContentType.typing:
+        this.emit('typing', item);
+        return;
+      case ContentType.participantJoined:
+        this.emit('participantJoined', item);
+        return;
+      case ContentType.participantLeft:
+        this.emit('participantLeft', item);
+        if (item.ParticipantId === this.participantId) this.end(this.leaving ? 'disconnected' : 'removed');
+        return;
+      default:
+        this.emit('event', item);
+        if (item.ContentType === ContentType.chatEnded) this.end('chat-ended');
+    }
+  }
+
+  /**
+   * Delivers what the socket may have missed: GetTranscript FORWARD/ASCENDING from the cursor, following
+   * NextToken. Without a cursor (first join) it positions the cursor just after our own participant.joined.
+   * Live items arriving meanwhile wait in a buffer, then go through the same de-duplication.
+   */
+  private async backfill(): Promise<void> {
+    this.buffer = [];
+    try {
+      if (this.cursor) await this.forwardFrom(this.cursor);
+      else await this.positionCursor();
+      const buffered = this.buffer;
+      this.buffer = undefined;
+      for (const item of buffered) this.accept(item);
+    } finally {
+      this.buffer = undefined;
+    }
+  }
+
+  private async forwardFrom(cursor: string): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      const page: GetTranscriptResponse = await this.getTranscript({
+        ScanDirection: 'FORWARD',
+        SortOrder: 'ASCENDING',
+        StartPosition: { Id: cursor },
+        MaxResults: 100,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      });
+      for (const item of page.Transcript ?? []) this.accept(item as WireItem);
+      nextToken = page.NextToken;
+    } while (nextToken && !this.ended);
+  }
+
+  /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
+  private async positionCursor(): Promise<void> {
+    const page = await this.getTranscript({
+      ScanDirection: 'BACKWARD',
+      SortOrder: 'ASCENDING',
+      MaxResults: 100,
+    });
+    const items = (page.Transcript ?? []) as WireItem[];
+    let joinedAt = -1;
+    items.forEach((item, index) => {
+      if (item.ParticipantId === this.participantId && item.ContentType === ContentType.participantJoined)
+        joinedAt = index;
+    });
+    const history = joinedAt >= 0 ? items.slice(0, joinedAt + 1) : items;
+    for (const item of history) {
+      this.seen.add(item.Id);
+      this.cursor = item.Id;
+    }
+    for (const item of items.slice(history.length)) this.accept(item);
+  }
+
+  // ---- Timers ---------------------------------------------------------------------------------------
+
+  private scheduleHeartbeat(): void {
+    this.ctx.scheduler.cancel(this.heartbeatTask);
+    this.heartbeatTask = this.ctx.scheduler.schedule(this.ctx.timings.heartbeatIntervalMs, () => this.tick());
+  }
+
+  /** Heartbeat tick: a heartbeat still unanswered since the last tick means a zombie socket. */
+  private tick(): void {
+    this.heartbeatTask = undefined;
+    const socket = this.socket;
+    if (this.ended || !socket) return;
+    if (this.currentState !== 'open' && this.currentState !== 'rotating') return;
+    const ping = this.heartbeats++ % this.ctx.timings.pingEveryHeartbeats === 0;
+    if (!socket.heartbeat(ping)) {
+      this.log.warn({ event: 'zombie' }, 'heartbeat unanswered; replacing socket');
+      this.recover('heartbeat-timeout');
+      return;
+    }
+    this.scheduleHeartbeat();
+  }
+
+  /**
+   * Refresh at Expiry − margin, never sooner than the floor. A missing, unparsable or past Expiry is reported
+   * as CB_INVALID_EXPIRY and retried much later: never a tight loop (chatjs-probe §4.1 quirk 5).
+   */
+  private scheduleRefresh(expiry: string | undefined): void {
+    const { timings, scheduler } = this.ctx;
+    const expiresAt = Date.parse(expiry ?? '');
+    let delay: number;
+    if (!Number.isFinite(expiresAt) || expiresAt <= Date.now()) {
+      this.emit(
+        'error',
+        new ConnectBotError(
+          ErrorCode.InvalidExpiry,
+          `ConnectionCredentials.Expiry is missing, unparsable or past: ${expiry}`,
+        ),
+      );
+      delay = timings.invalidExpiryRetryMs;
+    } else {
+      delay = Math.max(timings.tokenRefreshFloorMs, expiresAt - timings.tokenRefreshMarginMs - Date.now());
+    }
+    scheduler.cancel(this.refreshTask);
+    this.refreshTask = scheduler.schedule(delay, () => void this.refreshToken());
+  }
+
+  private async refreshToken(): Promise<void> {
+    this.refreshTask = undefined;
+    if (this.ended) return;
+    try {
+      const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
+      if (this.ended) return;
+      this.adoptConnection(connection);
+      this.stats.tokenRefreshes++;
+      this.log.info({ event: 'refresh' }, 'connection token refreshed');
+      this.emit('tokenRefreshed');
+    } catch (error) {
+      if (this.ended) return;
+      const failure = error as ConnectBotError;
+      if (this.isAccessDenied(failure)) {
+        this.end('access-denied', failure);
+        return;
+      }
+      this.emit('error', failure);
+      this.scheduleRefresh(
+        new Date(
+          Date.now() + this.ctx.timings.tokenRefreshMarginMs + this.ctx.timings.tokenRefreshFloorMs,
+        ).toISOString(),
+      );
+    }
+  }
+
+  /** Rotate before Websocket.ConnectionExpiry (minus a margin), and at most `maxSocketAgeMs` after opening. */
+  private scheduleRotation(): void {
+    const { timings, scheduler } = this.ctx;
+    const byExpiry = Number.isFinite(this.connectionExpiry)
+      ? this.connectionExpiry - timings.rotationMarginMs - Date.now()
+      : timings.maxSocketAgeMs;
+    const delay = Math.max(timings.rotationFloorMs, Math.min(byExpiry, timings.maxSocketAgeMs));
+    scheduler.cancel(this.rotationTask);
+    this.rotationTask = scheduler.schedule(delay, () => void this.rotate());
+  }
+
+  /**
+   * Make-before-break: a new socket is opened and subscribed while the old one still delivers (duplicates are
+   * dropped by Id), then the old one is closed and a back-fill covers the switch.
+   */
+  private async rotate(): Promise<void> {
+    this.rotationTask = undefined;
+    if (this.currentState !== 'open') {
+      if (!this.ended) this.scheduleRotation();
+      return;
+    }
+    this.setState('rotating');
+    try {
+      const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
+      if (this.ended) return;
+      this.adoptConnection(connection);
+      const incoming = await this.openSubscribed(this.url!);
+      if (this.ended || !this.isRotating()) {
+        incoming.close();
+        return;
+      }
+      this.secondary = incoming;
+      await this.backfill();
+      const outgoing = this.socket;
+      this.socket = incoming;
+      this.secondary = undefined;
+      outgoing?.close('Rotated');
+      this.stats.rotations++;
+      this.log.info({ event: 'rotate' }, 'socket rotated');
+      this.emit('rotated');
+      this.setState('open');
+      this.scheduleHeartbeat();
+      this.scheduleRotation();
+    } catch (error) {
+      if (this.ended || !this.isRotating()) return;
+      const failure = error as ConnectBotError;
+      if (this.isAccessDenied(failure)) {
+        this.end('access-denied', failure);
+        return;
+      }
+      this.emit('error', failure);
+      this.secondary?.terminate();
+      this.secondary = undefined;
+      this.recover('rotation-failed');
+    }
+  }
+
+  // ---- Recovery -------------------------------------------------------------------------------------
+
+  /**
+   * The one recovery path: drop the sockets, then (with jittered exponential backoff) reuse or fetch a URL,
+   * open, subscribe, back-fill. A 403 from CreateParticipantConnection ends the session.
+   */
+  private recover(reason: string): void {
+    if (this.ended || this.currentState === 'reconnecting') return;
+    this.stats.reconnects++;
+    this.log.info({ event: 'reconnect', reason }, 'reconnecting');
+    this.emit('reconnecting', reason);
+    this.setState('reconnecting');
+    this.ctx.scheduler.cancel(this.heartbeatTask);
+    this.ctx.scheduler.cancel(this.rotationTask);
+    this.heartbeatTask = this.rotationTask = undefined;
+    for (const socket of [this.socket, this.secondary]) socket?.terminate();
+    this.socket = this.secondary = undefined;
+    this.heartbeats = 0;
+    const controller = new AbortController();
+    this.recovery = controller;
+    const { timings } = this.ctx;
+    pRetry(() => this.connect(), {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: timings.reconnectMinDelayMs,
+      maxTimeout: timings.reconnectMaxDelayMs,
+      factor: 2,
+      randomize: true,
+      unref: true,
+      signal: controller.signal,
+      shouldRetry: ({ error }) => !this.ended && isRetryable(error),
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        this.log.warn(
+          { event: 'reconnect-failed', attempt: attemptNumber, code: (error as ConnectBotError).code },
+          'reconnect attempt failed',
+        );
+      },
+    }).then(
+      () => {
+        if (this.recovery === controller) this.recovery = undefined;
+        if (this.ended) return;
+        this.opened();
+      },
+      (error: unknown) => {
+        if (this.recovery === controller) this.recovery = undefined;
+        if (this.ended) return;
+        const failure =
+          error instanceof ConnectBotError
+            ? error
+            : new ConnectBotError(ErrorCode.SocketFailed, String(error));
+        this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
+      },
+    );
+  }
+
+  /**
+   * Runs a ConnectionToken call. A 403 may only mean the token expired early, so one fresh
+   * CreateParticipantConnection decides: a new token retries the call, a 403 there ends the session.
+   */
+  private async withToken<T>(
+    operation: string,
+    send: (token: string, signal?: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    this.assertActive(operation);
+    const run = () =>
+      this.ctx.caller.call(operation, this.instanceId, (signal) => send(this.connectionToken, signal));
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof ApiRefusedError) || error.status !== 403 || this.ended) throw error;
+      try {
+        this.adoptConnection(await this.createConnection(['CONNECTION_CREDENTIALS']));
+      } catch (refresh) {
+        if (this.isAccessDenied(refresh as ConnectBotError)) {
+          this.end('access-denied', refresh as ConnectBotError);
+          throw new ConnectBotError(
+            ErrorCode.ChatEnded,
+            `${operation}: the chat has ended for this participant`,
+            { cause: error },
+          );
+        }
+        throw refresh;
+      }
+      return run();
+    }
+  }
+
+  private assertActive(operation: string): void {
+    if (this.ended) {
+      throw new ConnectBotError(
+        ErrorCode.SessionEnded,
+        `${operation}: the session has ended (${this.endReason})`,
+      );
+    }
+  }
+
+  private isAccessDenied(error: ConnectBotError): boolean {
+    return error instanceof ApiRefusedError && error.status === 403;
+  }
+
+  /** A recovery may have replaced the rotation while it awaited. */
+  private isRotating(): boolean {
+    return this.currentState === 'rotating';
+  }
+
+  private setState(state: SessionState): void {
+    const previous = this.currentState;
+    if (previous === state) return;
+    this.currentState = state;
+    this.emit('state', state, previous);
+  }
+
+  /** Ends the session: timers cancelled, sockets closed, no reconnect ever after. */
+  private end(reason: EndReason, error?: ConnectBotError): void {
+    if (this.ended) return;
+    this.endReason = reason;
+    const { scheduler } = this.ctx;
+    scheduler.cancel(this.heartbeatTask);
+    scheduler.cancel(this.refreshTask);
+    scheduler.cancel(this.rotationTask);
+    this.heartbeatTask = this.refreshTask = this.rotationTask = undefined;
+    this.recovery?.abort();
+    this.recovery = undefined;
+    this.buffer = undefined;
+    for (const socket of [this.socket, this.secondary]) socket?.close('Session ended');
+    this.socket = this.secondary = undefined;
+    this.setState('ended');
+    this.log.info({ event: 'end', reason, ...(error ? { code: error.code } : {}) }, 'chat session ended');
+    this.ctx.sessionEnded(this, reason);
+    this.emit('ended', reason, error);
+  }
+}

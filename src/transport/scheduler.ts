@@ -1,0 +1,134 @@
+/** A pending callback in a {@link Scheduler}. */
+export interface ScheduledTask {
+  /** When it runs (ms, `performance.now()` time base). */
+  readonly at: number;
+  /** Position in the heap; -1 once it ran or was cancelled. */
+  index: number;
+  readonly run: () => void;
+}
+
+/**
+ * One timer for a whole process's worth of chats. Heartbeats, token refreshes, rotations and subscribe
+ * retries of every session are tasks in a min-heap; a single Node timer is armed for the earliest one.
+ * Tasks due within `batchMs` of each other run in one wake-up, which is what keeps 10 000 idle chats cheap.
+ * When no task is pending, no timer is armed, so an idle process holds no timer handle at all.
+ */
+export class Scheduler {
+  private readonly heap: ScheduledTask[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Number.POSITIVE_INFINITY;
+
+  constructor(
+    /** Tasks due this close to the earliest one run in the same wake-up. */
+    private readonly batchMs = 5,
+  ) {}
+
+  /** Number of pending tasks. */
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Runs `run` after `delayMs`. */
+  schedule(delayMs: number, run: () => void): ScheduledTask {
+    const task: ScheduledTask = {
+      at: performance.now() + Math.max(0, delayMs),
+      index: this.heap.length,
+      run,
+    };
+    this.heap.push(task);
+    this.up(task.index);
+    this.arm();
+    return task;
+  }
+
+  /** Cancels a task; harmless if it already ran or was cancelled. */
+  cancel(task: ScheduledTask | undefined): void {
+    if (!task || task.index < 0) return;
+    const last = this.heap.pop()!;
+    if (last !== task) {
+      this.heap[task.index] = last;
+      last.index = task.index;
+      this.down(last.index);
+      this.up(last.index);
+    }
+    task.index = -1;
+    if (this.heap.length === 0) this.disarm();
+  }
+
+  /** Cancels everything. */
+  clear(): void {
+    for (const task of this.heap) task.index = -1;
+    this.heap.length = 0;
+    this.disarm();
+  }
+
+  private arm(): void {
+    const first = this.heap[0];
+    if (!first || first.at >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = first.at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, first.at - performance.now()));
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+    const horizon = performance.now() + this.batchMs;
+    while (this.heap.length > 0 && this.heap[0]!.at <= horizon) {
+      const task = this.heap[0]!;
+      this.cancel(task);
+      try {
+        task.run();
+      } catch (error) {
+        // A task's failure must not stop the others; surface it asynchronously like a timer callback would.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+    this.arm();
+  }
+
+  private up(index: number): void {
+    const heap = this.heap;
+    const task = heap[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (parent.at <= task.at) break;
+      heap[index] = parent;
+      parent.index = index;
+      index = parentIndex;
+    }
+    heap[index] = task;
+    task.index = index;
+  }
+
+  private down(index: number): void {
+    const heap = this.heap;
+    const task = heap[index]!;
+    const length = heap.length;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      const child = right < length && heap[right]!.at < heap[left]!.at ? right : left;
+      if (heap[child]!.at >= task.at) break;
+      heap[index] = heap[child]!;
+      heap[index]!.index = index;
+      index = child;
+    }
+    heap[index] = task;
+    task.index = index;
+  }
+}
+
+/** The process-wide scheduler that sessions share unless given their own. */
+export const sharedScheduler = new Scheduler();

@@ -1,0 +1,191 @@
+import WebSocket from 'ws';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import { decodeFrame, HEARTBEAT_FRAME, PING_FRAME, SUBSCRIBE_FRAME, type WireItem } from './frames.js';
+import type { ScheduledTask, Scheduler } from './scheduler.js';
+
+/** Receives what a {@link ChatSocket} hears. A socket knows nothing of sessions; its owner implements this. */
+export interface SocketListener {
+  onSocketItem(socket: ChatSocket, item: WireItem): void;
+  /** The socket closed, whoever closed it. Not called for closes the owner asked for with `close()`. */
+  onSocketClose(socket: ChatSocket, code: number, reason: string): void;
+  /** A gateway error frame (`{"message": ...}`), e.g. "Forbidden". Informational. */
+  onSocketGatewayError?(socket: ChatSocket, message: string): void;
+}
+
+export interface SubscribeOptions {
+  /** Wait this long for the ack before resending (1 s, as chatjs does). */
+  ackTimeoutMs: number;
+  /** Resends after the first subscribe before giving up (3). */
+  resends: number;
+}
+
+/**
+ * One chat websocket: open, subscribe with a verified ack, heartbeat bookkeeping, frame decoding.
+ * Created per connection; a rotation or reconnect makes a new one.
+ */
+export class ChatSocket {
+  private readonly ws: WebSocket;
+  /** Set by close()/terminate(): the owner asked for it, so no onSocketClose. */
+  private closedByOwner = false;
+  private subscribed = false;
+  private ackWaiter:
+    | { resolve: () => void; reject: (e: Error) => void; task?: ScheduledTask; left: number }
+    | undefined;
+  /** A heartbeat went out and its reply has not come back yet. */
+  private awaitingHeartbeat = false;
+  /** Forces the TCP socket shut if the peer never answers our close frame. */
+  private killTask: ScheduledTask | undefined;
+  readonly openedAt: number;
+
+  private constructor(
+    url: string,
+    private readonly listener: SocketListener,
+    private readonly scheduler: Scheduler,
+    openTimeoutMs: number,
+  ) {
+    this.openedAt = performance.now();
+    // permessage-deflate off: the ws docs warn about its memory and CPU cost, and chat frames are small.
+    this.ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: openTimeoutMs,
+      maxPayload: 4 << 20,
+    });
+    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.onFrame(data.toString());
+    });
+    this.ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString()));
+    // 'error' is always followed by 'close'; the close path handles recovery.
+    this.ws.on('error', () => {});
+  }
+
+  /** Opens a socket; rejects with `CB_SOCKET_FAILED` when it cannot be opened in `openTimeoutMs`. */
+  static open(
+    url: string,
+    listener: SocketListener,
+    scheduler: Scheduler,
+    openTimeoutMs: number,
+  ): Promise<ChatSocket> {
+    const socket = new ChatSocket(url, listener, scheduler, openTimeoutMs);
+    return new Promise((resolve, reject) => {
+      const onOpen = () => {
+        socket.ws.off('close', onEarlyClose);
+        resolve(socket);
+      };
+      const onEarlyClose = (code: number) => {
+        socket.ws.off('open', onOpen);
+        socket.closedByOwner = true;
+        reject(new ConnectBotError(ErrorCode.SocketFailed, `websocket closed while opening (code ${code})`));
+      };
+      socket.ws.once('open', onOpen);
+      socket.ws.once('close', onEarlyClose);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  get isSubscribed(): boolean {
+    return this.subscribed;
+  }
+
+  /**
+   * Subscribes to `aws/chat` and resolves on the server's success ack. Resends up to `resends` times,
+   * `ackTimeoutMs` apart, then rejects with `CB_SUBSCRIBE_FAILED`.
+   */
+  subscribe(options: SubscribeOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ackWaiter = { resolve, reject, left: options.resends };
+      const attempt = () => {
+        const waiter = this.ackWaiter;
+        if (!waiter) return;
+        this.send(SUBSCRIBE_FRAME);
+        waiter.task = this.scheduler.schedule(options.ackTimeoutMs, () => {
+          if (waiter.left-- > 0) attempt();
+          else this.failSubscribe('no subscribe acknowledgement');
+        });
+      };
+      attempt();
+    });
+  }
+
+  /**
+   * Sends `aws/heartbeat` (and `aws/ping` when `ping`), and reports whether the previous heartbeat was
+   * answered. `false` means the socket is a zombie: it looks open but nothing comes back.
+   */
+  heartbeat(ping: boolean): boolean {
+    const answered = !this.awaitingHeartbeat;
+    this.awaitingHeartbeat = true;
+    this.send(HEARTBEAT_FRAME);
+    if (ping) this.send(PING_FRAME);
+    return answered;
+  }
+
+  /** Closes with 1000; the owner gets no onSocketClose for it. */
+  close(reason = 'Client closing'): void {
+    this.closedByOwner = true;
+    this.clearAck();
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(1000, reason);
+      // A peer that never answers the close must not keep the TCP socket (and the process) alive.
+      this.killTask = this.scheduler.schedule(3000, () => this.ws.terminate());
+    }
+  }
+
+  /** Drops the TCP connection at once (zombie sockets). */
+  terminate(): void {
+    this.closedByOwner = true;
+    this.clearAck();
+    this.ws.terminate();
+  }
+
+  private send(frame: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+  }
+
+  private onFrame(text: string): void {
+    const frame = decodeFrame(text);
+    switch (frame.kind) {
+      case 'item':
+        this.listener.onSocketItem(this, frame.item);
+        return;
+      case 'heartbeat':
+        this.awaitingHeartbeat = false;
+        return;
+      case 'subscribe':
+        if (frame.ok) {
+          this.subscribed = true;
+          const waiter = this.ackWaiter;
+          this.clearAck();
+          waiter?.resolve();
+        }
+        // A failure status is retried by the pending attempt timer.
+        return;
+      case 'gateway-error':
+        this.listener.onSocketGatewayError?.(this, frame.message);
+        return;
+      default:
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.scheduler.cancel(this.killTask);
+    this.failSubscribe(`socket closed (code ${code})`);
+    if (!this.closedByOwner) {
+      this.closedByOwner = true;
+      this.listener.onSocketClose(this, code, reason);
+    }
+  }
+
+  private failSubscribe(message: string): void {
+    const waiter = this.ackWaiter;
+    if (!waiter) return;
+    this.clearAck();
+    waiter.reject(new ConnectBotError(ErrorCode.SubscribeFailed, `aws/subscribe failed: ${message}`));
+  }
+
+  private clearAck(): void {
+    if (this.ackWaiter) this.scheduler.cancel(this.ackWaiter.task);
+    this.ackWaiter = undefined;
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectBotError, ErrorCode } from '../../src/index.js';
+import { joinedChat, setup } from '../support/harness.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
+
+describe('ChatClient.join', () => {
+  it('joins as CUSTOM_BOT, connects, and exchanges messages both ways', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    expect(session.state).toBe('open');
+    const view = emulator.contact(chat.contactId);
+    const bot = view.participants.find((p) => p.role === 'CUSTOM_BOT')!;
+    expect(bot).toMatchObject({ displayName: 'Bot', state: 'connected', sockets: 1 });
+    expect(emulator.sockets(bot.participantId)[0]!.subscribeFrames).toBe(1);
+
+    emulator.say(chat.contactId, 'hello bot');
+    await recorder.waitForMessages(1);
+    expect(recorder.customerMessages()).toEqual(['hello bot']);
+
+    const sent = await session.sendMessage('**hi**', { contentType: 'text/markdown' });
+    await waitUntil(() => recorder.items.some((i) => i.Id === sent.id), 'own message echo');
+    expect(session.isOwn(recorder.items.find((i) => i.Id === sent.id)!)).toBe(true);
+    await session.sendEvent('typing');
+    await session.setAttributes({ intent: 'billing' });
+    expect(emulator.contact(chat.contactId).attributes).toEqual({ intent: 'billing' });
+    const transcript = await session.getTranscript({ ScanDirection: 'BACKWARD', SortOrder: 'ASCENDING' });
+    expect(transcript.Transcript?.map((i) => i.Id)).toContain(sent.id);
+  });
+
+  it('does not deliver history from before the bot joined, but everything after', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat({ initialMessage: 'I was here first' });
+    const session = await client.join({
+      instanceId: emulator.instanceId,
+      contactId: chat.contactId,
+      displayName: 'Bot',
+    });
+    const seen: string[] = [];
+    session.on('message', (item) => seen.push(item.Content ?? ''));
+    emulator.say(chat.contactId, 'after join');
+    await waitUntil(() => seen.length === 1, 'message after join');
+    expect(seen).toEqual(['after join']);
+  });
+
+  it('fails with CB_JOIN_WINDOW_MISSED when CreateParticipantConnection cannot complete in the window', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { botConnectWindowMs: 800 } },
+      client: { timings: { joinWindowMs: 800 }, retry: { retries: 50, minDelayMs: 100, maxDelayMs: 200 } },
+    });
+    const chat = emulator.startChat();
+    emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
+    const error = await client
+      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectBotError);
+    expect((error as ConnectBotError).code).toBe(ErrorCode.JoinWindowMissed);
+    expect(client.sessions.size).toBe(0);
+    // The service removes a bot that never connected.
+    await waitUntil(
+      () =>
+        emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT')?.state === 'left',
+      'bot removed by the service',
+    );
+  });
+
+  it('disconnect ends the session and the flow Wait with BotParticipantDisconnected', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    await session.setAttributes({ next: 'queue' });
+    const ended = nextEvent(session, 'ended');
+    await session.disconnect();
+    expect(await ended).toEqual(['disconnected', undefined]);
+    expect(session.state).toBe('ended');
+    expect(emulator.outcome(chat.contactId).wait).toMatchObject({
+      result: 'BotParticipantDisconnected',
+      attributes: { next: 'queue' },
+    });
+    await expect(session.sendMessage('late')).rejects.toMatchObject({ code: ErrorCode.SessionEnded });
+  });
+});

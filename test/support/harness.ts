@@ -1,0 +1,88 @@
+import { afterEach } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
+import { ChatClient, type ChatClientOptions, type ChatSession, ContentType } from '../../src/index.js';
+import { dummyCredentials, sdkClients } from './sdk.js';
+import { waitUntil } from './wait.js';
+import { TestSocket } from './ws-client.js';
+
+/** Fast timings for tests: heartbeats in ~hundreds of ms, windows in seconds. */
+export const FAST_TIMINGS = {
+  heartbeatIntervalMs: 300,
+  pingEveryHeartbeats: 3,
+  subscribeAckTimeoutMs: 300,
+  reconnectMinDelayMs: 50,
+  reconnectMaxDelayMs: 500,
+  rotationFloorMs: 200,
+  tokenRefreshFloorMs: 200,
+} as const;
+
+/** A fresh emulator and a ChatClient pointed at it; both torn down after the test. */
+export async function setup(
+  options: { emulator?: EmulatorOptions; client?: Partial<ChatClientOptions> } = {},
+): Promise<{ emulator: Emulator; client: ChatClient }> {
+  const emulator = await startEmulator(options.emulator);
+  const client = new ChatClient({
+    region: emulator.region,
+    endpoint: emulator.endpoint,
+    credentials: dummyCredentials,
+    retry: { minDelayMs: 20, maxDelayMs: 200 },
+    ...options.client,
+    timings: { ...FAST_TIMINGS, ...options.client?.timings },
+  });
+  cleanups.push(async () => {
+    client.closeAll();
+    await emulator.close();
+  });
+  return { emulator, client };
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** Starts a chat and joins a bot to it; returns the session and a recorder of everything it delivers. */
+export async function joinedChat(
+  emulator: Emulator,
+  client: ChatClient,
+  attributes: Record<string, string> = {},
+) {
+  const chat = emulator.startChat({ attributes });
+  const session = await client.join({
+    instanceId: emulator.instanceId,
+    contactId: chat.contactId,
+    displayName: 'Bot',
+  });
+  return { chat, session, recorder: record(session) };
+}
+
+/** Records every item a session delivers, in order. */
+export function record(session: ChatSession) {
+  const items: Array<{
+    Id: string;
+    Type: string;
+    ContentType: string;
+    Content?: string;
+    ParticipantId?: string;
+  }> = [];
+  session.on('item', (item) => items.push(item));
+  return {
+    items,
+    /** Contents of non-own messages, in delivery order. */
+    customerMessages: () =>
+      items
+        .filter((i) => i.Type === 'MESSAGE' && i.ParticipantId !== session.participantId)
+        .map((i) => i.Content),
+    ids: () => items.map((i) => i.Id),
+    waitForMessages: (count: number, timeoutMs = 10_000) =>
+      waitUntil(
+        () =>
+          items.filter((i) => i.Type === 'MESSAGE' && i.ParticipantId !== session.participantId).length >=
+            count && items,
+        `${count} customer messages`,
+        timeoutMs,
+      ),
+  };
+}
+
+export { ContentType, sdkClients, TestSocket };

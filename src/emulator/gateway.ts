@@ -34,7 +34,8 @@ interface Conn extends SocketInfo {
 interface PushFaults {
   duplicate: number;
   reorder: number;
-  held?: { frame: string; timer: TimerHandle };
+  /** Frames held back for a swap, per participant: a participant-less rule holds for several at once. */
+  held: Map<string, { frame: string; timer: TimerHandle }>;
 }
 
 const ALL = '*';
@@ -169,15 +170,16 @@ export class Gateway implements PushTarget {
 
   push(participant: Participant, frame: string): void {
     const faults = this.pushFaults.get(participant.participantId) ?? this.pushFaults.get(ALL);
-    if (faults && faults.reorder > 0 && !faults.held) {
+    const held = faults?.held.get(participant.participantId);
+    if (faults && faults.reorder > 0 && !held) {
       faults.reorder--;
-      // Hold this frame until the next one has gone out; flush it anyway if nothing follows.
+      // Hold this frame until the participant's next push has gone out; flush it anyway if nothing follows.
       const timer = this.clock.setTimeout(() => this.flushHeld(participant, faults), 1000);
-      faults.held = { frame, timer };
+      faults.held.set(participant.participantId, { frame, timer });
       return;
     }
     this.deliver(participant, frame);
-    if (faults?.held) this.flushHeld(participant, faults);
+    if (faults && held) this.flushHeld(participant, faults);
     if (faults && faults.duplicate > 0) {
       faults.duplicate--;
       this.deliver(participant, frame);
@@ -185,9 +187,9 @@ export class Gateway implements PushTarget {
   }
 
   private flushHeld(participant: Participant, faults: PushFaults): void {
-    const held = faults.held;
+    const held = faults.held.get(participant.participantId);
     if (!held) return;
-    faults.held = undefined;
+    faults.held.delete(participant.participantId);
     this.clock.clearTimeout(held.timer);
     this.deliver(participant, held.frame);
   }
@@ -231,7 +233,7 @@ export class Gateway implements PushTarget {
   /** The next `duplicate` pushes are sent twice; the next `reorder` pushes swap places with the push after them. */
   setPushFaults(participantId: string | undefined, faults: { duplicate?: number; reorder?: number }): void {
     const key = participantId ?? ALL;
-    const current = this.pushFaults.get(key) ?? { duplicate: 0, reorder: 0 };
+    const current = this.pushFaults.get(key) ?? { duplicate: 0, reorder: 0, held: new Map() };
     current.duplicate = faults.duplicate ?? current.duplicate;
     current.reorder = faults.reorder ?? current.reorder;
     this.pushFaults.set(key, current);
@@ -276,7 +278,7 @@ export class Gateway implements PushTarget {
   async close(): Promise<void> {
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     for (const faults of this.pushFaults.values())
-      if (faults.held) this.clock.clearTimeout(faults.held.timer);
+      for (const held of faults.held.values()) this.clock.clearTimeout(held.timer);
     for (const set of this.sockets.values()) {
       for (const conn of set) {
         for (const timer of conn.timers) this.clock.clearTimeout(timer);

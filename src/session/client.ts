@@ -52,6 +52,8 @@ export interface ChatClientEvents {
   /** One attempt of one API call finished. */
   apiCall: [call: ApiCallRecord];
   sessionOpened: [session: ChatSession];
+  /** A session's `error` event, forwarded (recovered or retried problems, e.g. CB_INVALID_EXPIRY). */
+  sessionError: [session: ChatSession, error: ConnectBotError];
   sessionEnded: [session: ChatSession, reason: EndReason];
 }
 
@@ -222,6 +224,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     connection: CreateParticipantConnectionResponse,
   ): Promise<ChatSession> {
     const session = new ChatSession(this.ctx, identity);
+    session.on('error', (error) => this.emit('sessionError', session, error));
     this.sessions.add(session);
     try {
       await session.start(connection);

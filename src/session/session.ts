@@ -143,6 +143,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private cursor: string | undefined;
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
+  /**
+   * Items accepted while `start()` runs wait here until the caller of join/resume had a chance to attach
+   * listeners: they are emitted on the next turn of the event loop after the session opens.
+   */
+  private held: WireItem[] | undefined = [];
   private heartbeatTask: ScheduledTask | undefined;
   private refreshTask: ScheduledTask | undefined;
   private rotationTask: ScheduledTask | undefined;
@@ -172,6 +177,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.displayName = identity.displayName;
     this.cursor = identity.cursor;
     this.seen = new RecentIds(ctx.dedupeWindow);
+    // The cursor item was delivered by whoever held the participant before; back-fill includes it again.
+    if (identity.cursor) this.seen.add(identity.cursor);
     this.log = ctx.logger.child({ contactId: identity.contactId, participantId: identity.participantId });
   }
 
@@ -352,6 +359,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
     this.opened();
     this.log.info({ event: 'join' }, 'chat session open');
+    setImmediate(() => this.release());
+  }
+
+  /** Emits the items held back during `start()`. */
+  private release(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const item of held ?? []) if (!this.ended) this.emitItem(item);
   }
 
   /** One attempt: a URL (reused while fresh), an open subscribed socket, and a back-fill. */
@@ -473,6 +488,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       return;
     }
     if (isTranscriptItem(item)) this.cursor = item.Id;
+    if (this.held) this.held.push(item);
+    else this.emitItem(item);
+  }
+
+  private emitItem(item: WireItem): void {
     this.stats.itemsDelivered++;
     this.log.debug(
       { event: 'item', itemId: item.Id, type: item.Type, contentType: item.ContentType },
@@ -626,13 +646,25 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
   }
 
-  /** Rotate before Websocket.ConnectionExpiry (minus a margin), and at most `maxSocketAgeMs` after opening. */
+  /**
+   * Rotate before Websocket.ConnectionExpiry (minus a margin), and at most `maxSocketAgeMs` after opening.
+   * A missing or past ConnectionExpiry is reported (CB_INVALID_EXPIRY) and `maxSocketAgeMs` applies.
+   */
   private scheduleRotation(): void {
     const { timings, scheduler } = this.ctx;
-    const byExpiry = Number.isFinite(this.connectionExpiry)
-      ? this.connectionExpiry - timings.rotationMarginMs - Date.now()
-      : timings.maxSocketAgeMs;
-    const delay = Math.max(timings.rotationFloorMs, Math.min(byExpiry, timings.maxSocketAgeMs));
+    const untilExpiry = this.connectionExpiry - Date.now();
+    let delay = timings.maxSocketAgeMs;
+    if (Number.isFinite(untilExpiry) && untilExpiry > 0) {
+      delay = Math.max(timings.rotationFloorMs, Math.min(untilExpiry - timings.rotationMarginMs, delay));
+    } else {
+      this.emit(
+        'error',
+        new ConnectBotError(
+          ErrorCode.InvalidExpiry,
+          'Websocket.ConnectionExpiry is missing, unparsable or past',
+        ),
+      );
+    }
     scheduler.cancel(this.rotationTask);
     this.rotationTask = scheduler.schedule(delay, () => void this.rotate());
   }

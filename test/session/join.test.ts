@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectBotError, ErrorCode } from '../../src/index.js';
-import { joinedChat, setup } from '../support/harness.js';
+import { ChatClient, ConnectBotError, ErrorCode } from '../../src/index.js';
+import { FAST_TIMINGS, joinedChat, setup } from '../support/harness.js';
+import { dummyCredentials } from '../support/sdk.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 describe('ChatClient.join', () => {
@@ -61,6 +62,46 @@ describe('ChatClient.join', () => {
         emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT')?.state === 'left',
       'bot removed by the service',
     );
+  });
+
+  it('resumes a participant from a snapshot and back-fills from its cursor', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    emulator.say(chat.contactId, 'one');
+    await recorder.waitForMessages(1);
+    const snapshot = session.snapshot();
+    expect(snapshot.cursor).toBe(recorder.ids().at(-1));
+    session.close(); // another host takes over: the participant stays in the chat
+    expect(emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT')?.state).toBe(
+      'connected',
+    );
+    emulator.say(chat.contactId, 'two');
+    emulator.say(chat.contactId, 'three');
+
+    const other = new ChatClient({
+      region: emulator.region,
+      endpoint: emulator.endpoint,
+      credentials: dummyCredentials,
+      timings: FAST_TIMINGS,
+    });
+    const resumedItems: string[] = [];
+    other.on('sessionOpened', (s) => s.on('message', (item) => resumedItems.push(item.Content ?? '')));
+    const resumed = await other.resume(snapshot);
+    expect(resumed.participantId).toBe(session.participantId);
+    await waitUntil(() => resumedItems.length === 2, 'back-filled messages');
+    expect(resumedItems).toEqual(['two', 'three']);
+    emulator.say(chat.contactId, 'four');
+    await waitUntil(() => resumedItems.length === 3, 'live message after resume');
+    resumed.close();
+  });
+
+  it('refuses to resume a participant whose chat has ended (CB_CHAT_ENDED)', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    const snapshot = session.snapshot();
+    session.close();
+    emulator.endChat(chat.contactId, 'system');
+    await expect(client.resume(snapshot)).rejects.toMatchObject({ code: ErrorCode.ChatEnded });
   });
 
   it('disconnect ends the session and the flow Wait with BotParticipantDisconnected', async () => {

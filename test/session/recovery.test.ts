@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/emulator/index.js';
+import { joinedChat, setup } from '../support/harness.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
+
+/** Asserts the session delivered exactly `expected` customer messages, in order, and no item twice. */
+function expectExactlyOnce(
+  recorder: ReturnType<typeof import('../support/harness.js').record>,
+  expected: string[],
+): void {
+  expect(recorder.customerMessages()).toEqual(expected);
+  const ids = recorder.ids();
+  expect(new Set(ids).size).toBe(ids.length);
+}
+
+const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
+
+describe('ChatSession recovery', () => {
+  for (const mode of ['clean', 'abrupt'] as const) {
+    it(`reconnects after a ${mode} drop and back-fills what was missed, exactly once`, async () => {
+      const { emulator, client } = await setup();
+      const { chat, session, recorder } = await joinedChat(emulator, client);
+      const before = messages('before', 3);
+      const during = messages('during', 4);
+      const after = messages('after', 3);
+      for (const text of before) emulator.say(chat.contactId, text);
+      await recorder.waitForMessages(3);
+
+      const reconnecting = nextEvent(session, 'reconnecting');
+      emulator.faults.dropSockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, mode);
+      // Sent while no socket is subscribed: only the back-fill can deliver these.
+      for (const text of during) emulator.say(chat.contactId, text);
+      expect(await reconnecting).toEqual(['socket-closed']);
+      await nextEvent(session, 'state', (state) => state === 'open');
+      for (const text of after) emulator.say(chat.contactId, text);
+
+      await recorder.waitForMessages(10);
+      expectExactlyOnce(recorder, [...before, ...during, ...after]);
+      expect(session.stats.reconnects).toBe(1);
+      expect(emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' })).toHaveLength(1);
+    });
+  }
+
+  it('detects a zombie socket (heartbeats unanswered) within two intervals and replaces it', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const interval = client.timings.heartbeatIntervalMs;
+    const socketsBefore = emulator.gateway.opened.get(session.participantId);
+
+    const stoppedAt = performance.now();
+    emulator.faults.stopHeartbeats(bot, { dropPushes: true });
+    emulator.say(chat.contactId, 'lost on the zombie');
+    const [reason] = await nextEvent(session, 'reconnecting', () => true, interval * 4);
+    const detectedAfter = performance.now() - stoppedAt;
+    expect(reason).toBe('heartbeat-timeout');
+    expect(detectedAfter).toBeLessThanOrEqual(2 * interval + 150);
+
+    await nextEvent(session, 'state', (state) => state === 'open');
+    expect(emulator.gateway.opened.get(session.participantId)).toBe((socketsBefore ?? 0) + 1);
+    emulator.say(chat.contactId, 'on the new socket');
+    await recorder.waitForMessages(2);
+    expectExactlyOnce(recorder, ['lost on the zombie', 'on the new socket']);
+  });
+
+  it('rotates make-before-break across 10 rotations with zero lost and zero duplicated items', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionExpiryMs: 900 } },
+      client: { timings: { rotationMarginMs: 500 } },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const sent: string[] = [];
+    let rotations = 0;
+    session.on('rotated', () => rotations++);
+    // Customer traffic throughout, so items arrive on both sockets during every overlap.
+    while (rotations < 10) {
+      const text = `message ${sent.length + 1}`;
+      emulator.say(chat.contactId, text);
+      sent.push(text);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      if (sent.length > 2000) throw new Error('rotations did not happen');
+    }
+    await recorder.waitForMessages(sent.length);
+    expectExactlyOnce(recorder, sent);
+    expect(session.stats.reconnects).toBe(0);
+    expect(session.stats.rotations).toBeGreaterThanOrEqual(10);
+    await waitUntil(
+      () => emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }).length === 1,
+      'old sockets closed',
+    );
+  });
+
+  it('refreshes the ConnectionToken before its Expiry, on schedule, without a tight loop', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionTokenTtlMs: 1200 } },
+      client: { timings: { tokenRefreshMarginMs: 600 } },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    let refreshes = 0;
+    session.on('tokenRefreshed', () => refreshes++);
+    await waitUntil(() => refreshes >= 4, '4 token refreshes', 10_000);
+    // One join call plus one per refresh: a tight loop would show hundreds.
+    const calls = emulator.calls.count('CreateParticipantConnection', {
+      participantId: session.participantId,
+    });
+    expect(calls).toBeGreaterThanOrEqual(5);
+    expect(calls).toBeLessThanOrEqual(7);
+    // The current token works even though every earlier one has expired.
+    await session.sendMessage('still here');
+    expect(emulator.transcript(chat.contactId).some((item) => item.Content === 'still here')).toBe(true);
+  });
+
+  it('reports a past Expiry as CB_INVALID_EXPIRY and never loops on it', async () => {
+    // The emulator's clock runs an hour behind: every Expiry and ConnectionExpiry it hands out is already in
+    // the past for the client, while the tokens still work. A naive client would refresh in a tight loop.
+    const skewed = { ...systemClock, now: () => Date.now() - 3_600_000 };
+    const { emulator, client } = await setup({
+      emulator: { clock: skewed, timings: { connectionTokenTtlMs: 60_000, connectionExpiryMs: 60_000 } },
+      client: { timings: { invalidExpiryRetryMs: 60_000 } },
+    });
+    const errors: string[] = [];
+    client.on('sessionError', (_session, error) => errors.push(error.code));
+    const { session } = await joinedChat(emulator, client);
+    expect(errors.filter((code) => code === 'CB_INVALID_EXPIRY').length).toBeGreaterThanOrEqual(2); // token + socket
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(emulator.calls.count('CreateParticipantConnection')).toBe(1);
+    expect(session.stats).toMatchObject({ rotations: 0, tokenRefreshes: 0, reconnects: 0 });
+    await session.sendMessage('tokens still work');
+  });
+
+  it('retries 429 and 500 bursts and then succeeds', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    emulator.faults.failNext('SendMessage', { count: 2, status: 429 });
+    const before = emulator.calls.count('SendMessage');
+    await session.sendMessage('after throttling');
+    expect(emulator.calls.count('SendMessage') - before).toBe(3);
+
+    emulator.faults.failNext('SendMessage', { count: 3, status: 500 });
+    await session.sendMessage('after 500s');
+    expect(emulator.calls.count('SendMessage') - before).toBe(7);
+    const sentTexts = emulator.transcript(chat.contactId).map((item) => item.Content);
+    expect(sentTexts.filter((t) => t === 'after throttling')).toHaveLength(1);
+    expect(sentTexts.filter((t) => t === 'after 500s')).toHaveLength(1);
+
+    // A burst of 500s on CreateParticipantConnection during a reconnect is ridden out too.
+    emulator.faults.failNext('CreateParticipantConnection', { count: 3, status: 500 });
+    emulator.faults.dropSockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, 'abrupt');
+    await nextEvent(session, 'reconnecting');
+    await nextEvent(session, 'state', (state) => state === 'open');
+  });
+});
+
+describe('ChatSession end', () => {
+  it('ends with access-denied when the chat is gone and the socket missed chat.ended (403)', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    emulator.faults.stopHeartbeats({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { dropPushes: true });
+    emulator.endChat(chat.contactId, 'system');
+    const [reason] = await nextEvent(session, 'ended');
+    expect(reason).toBe('access-denied');
+    await expect(session.sendMessage('nope')).rejects.toMatchObject({ code: 'CB_SESSION_ENDED' });
+  });
+
+  it('ends with access-denied when an action gets 403 and a fresh connection is refused', async () => {
+    const { emulator, client } = await setup({ emulator: { timings: { endedSocketGraceMs: 60_000 } } });
+    const { chat, session } = await joinedChat(emulator, client);
+    emulator.faults.stopHeartbeats({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { dropPushes: true });
+    emulator.endChat(chat.contactId, 'system');
+    const ended = nextEvent(session, 'ended');
+    await expect(session.sendMessage('too late')).rejects.toMatchObject({ code: 'CB_CHAT_ENDED' });
+    expect((await ended)[0]).toBe('access-denied');
+  });
+
+  it('recovers from an expired ConnectionToken with a fresh one', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    emulator.faults.expireConnectionTokens({ contactId: chat.contactId, role: 'CUSTOM_BOT' });
+    await session.sendMessage('with a new token');
+    expect(session.state).toBe('open');
+  });
+
+  it('ends with removed when an agent joins', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    const ended = nextEvent(session, 'ended');
+    emulator.agentJoins(chat.contactId);
+    expect((await ended)[0]).toBe('removed');
+  });
+
+  it('ends with chat-ended on the chat.ended event, and does not reconnect', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const ended = nextEvent(session, 'ended');
+    emulator.endChat(chat.contactId, 'customer');
+    expect((await ended)[0]).toBe('chat-ended');
+    expect(recorder.items.at(-1)?.ContentType).toBe('application/vnd.amazonaws.connect.event.chat.ended');
+    const calls = emulator.calls.count('CreateParticipantConnection');
+    await new Promise((resolve) => setTimeout(resolve, 3 * client.timings.heartbeatIntervalMs));
+    expect(emulator.calls.count('CreateParticipantConnection')).toBe(calls);
+    expect(session.stats.reconnects).toBe(0);
+  });
+
+  it('drops duplicate pushes and keeps order with back-fill', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    emulator.faults.pushes({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { duplicate: 5 });
+    for (const text of messages('dup', 5)) emulator.say(chat.contactId, text);
+    await recorder.waitForMessages(5);
+    expectExactlyOnce(recorder, messages('dup', 5));
+    expect(session.stats.duplicatesDropped).toBe(5);
+  });
+});

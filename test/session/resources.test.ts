@@ -4,7 +4,7 @@ import { setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 /** Ref'd handles that would keep the process alive: timers and sockets. */
-function handles(): Record<string, number> {
+function handles(): { Timeout: number; TCPSocketWrap: number } {
   const counts: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
   return { Timeout: counts.Timeout ?? 0, TCPSocketWrap: counts.TCPSocketWrap ?? 0 };

@@ -1,6 +1,12 @@
 import { afterEach } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
-import { ChatClient, type ChatClientOptions, type ChatSession, ContentType } from '../../src/index.js';
+import {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatItem,
+  type ChatSession,
+  ContentType,
+} from '../../src/index.js';
 import { dummyCredentials, sdkClients } from './sdk.js';
 import { waitUntil } from './wait.js';
 import { TestSocket } from './ws-client.js';
@@ -58,13 +64,7 @@ export async function joinedChat(
 
 /** Records every item a session delivers, in order. */
 export function record(session: ChatSession) {
-  const items: Array<{
-    Id: string;
-    Type: string;
-    ContentType: string;
-    Content?: string;
-    ParticipantId?: string;
-  }> = [];
+  const items: ChatItem[] = [];
   session.on('item', (item) => items.push(item));
   return {
     items,

@@ -99,16 +99,17 @@ export class FlowSimulator {
         statusCode: response.status,
         response: body,
       };
+      if (!ok) this.log(`flow lambda for ${contact.contactId} failed with HTTP ${response.status}`);
+      this.state.emit('outcome', contact);
       if (ok) this.state.startWait(contact);
-      else this.log(`flow lambda for ${contact.contactId} failed with HTTP ${response.status}`);
     } catch (error) {
       const reason = controller.signal.aborted ? 'timed out' : (error as Error).message;
       contact.flow.lambda = { status: 'failed', error: reason };
       this.log(`flow lambda for ${contact.contactId} failed: ${reason}`);
+      this.state.emit('outcome', contact);
     } finally {
       clearTimeout(timer);
       this.inflight.delete(controller);
-      if (contact.flow.lambda?.status === 'failed') this.state.emit('outcome', contact);
     }
   }
 

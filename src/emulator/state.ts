@@ -68,6 +68,7 @@ export interface StateEvents {
   participant: [contact: Contact, participant: Participant];
   contactStarted: [contact: Contact];
   contactEnded: [contact: Contact];
+  /** The contact's flow outcome changed: the Invoke Lambda block finished, or the Wait block started or ended. */
   outcome: [contact: Contact];
 }
 
@@ -496,9 +497,14 @@ export class ChatState extends EventEmitter<StateEvents> {
       return;
     }
     contact.flow.wait.status = 'waiting';
-    this.schedule(contact, this.timings.waitTimeoutMs, () =>
-      this.finishWait(contact, 'WaitCompleted', 'wait timed out', true),
-    );
+    this.emit('outcome', contact);
+    this.schedule(contact, this.timings.waitTimeoutMs, () => {
+      if (contact.flow.wait.status !== 'waiting') return;
+      this.finishWait(contact, 'WaitCompleted', 'wait timed out');
+      // The flow moves on past the Wait block without the bot, so the bot is removed (protocol.md §5.2,
+      // emulator model; the real service's exact timing is unconfirmed). A runtime must cope with it.
+      if (bot.state !== 'left') this.leave(contact, bot, 'wait-timed-out');
+    });
   }
 
   /** Schedules a contact-scoped timer; all are cleared when the contact ends. */

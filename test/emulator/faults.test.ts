@@ -257,6 +257,23 @@ describe('setTimings', () => {
     expect(await socket.waitClosed(3000)).toMatchObject({ code: 1001 });
   });
 
+  it('closes a socket that sends nothing for idleSocketTimeoutMs with 1001, and only that one', async () => {
+    // The idle sweep's period follows the timing it was scheduled with, so set it from the start.
+    await emulator.close();
+    emulator = await startEmulator({ timings: { idleSocketTimeoutMs: 800 } });
+    chat = chatKit(emulator);
+    const customer = await chat.customer();
+    const idle = await open(customer.url);
+    const busy = await open(customer.url);
+    const beat = setInterval(() => busy.send({ topic: 'aws/heartbeat' }), 100);
+    try {
+      expect(await idle.waitClosed(5000)).toMatchObject({ code: 1001 });
+      expect(busy.closed).toBeUndefined();
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
   it('accepts a websocket URL, even twice, only within its window', async () => {
     emulator.faults.setTimings({ websocketUrlTtlMs: 1500 });
     const customer = await chat.customer();

@@ -6,6 +6,7 @@ import {
 import {
   CreateParticipantConnectionCommand,
   GetTranscriptCommand,
+  SendEventCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-connectparticipant';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,18 @@ describe('amazon-connect-chatjs 5.0.0 as the customer', () => {
     const seen = await bot.socket.nextItem((item) => item.Id === sent.Id);
     expect(seen).toMatchObject({ Content: 'I need help with my bill', ParticipantRole: 'CUSTOMER' });
     await customer.nextMessage((item) => item.Id === sent.Id);
+
+    // Typing both ways: chatjs's reaches the bot's socket, the bot's reaches chatjs's onTyping.
+    await customer.sendEvent(EVENT.typing, undefined, true);
+    await bot.socket.nextItem(
+      (item) => item.ContentType === EVENT.typing && item.ParticipantId === details.ParticipantId,
+    );
+    await sdk.participant.send(
+      new SendEventCommand({ ConnectionToken: bot.token, ContentType: EVENT.typing }),
+    );
+    const typing = await customer.next((e) => e.name === 'onTyping');
+    expect(typing.data).toMatchObject({ ParticipantRole: 'CUSTOM_BOT', ContentType: EVENT.typing });
+
     const transcript = await sdk.participant.send(
       new GetTranscriptCommand({
         ConnectionToken: bot.token,

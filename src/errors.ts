@@ -32,6 +32,12 @@ export const ErrorCode = {
   UnknownBot: 'CB_UNKNOWN_BOT',
   /** A join request was malformed. */
   BadJoinRequest: 'CB_BAD_JOIN_REQUEST',
+  /** A join did not complete within the join timeout (the flow's Lambda has at most 8 s). */
+  JoinTimeout: 'CB_JOIN_TIMEOUT',
+  /** The join request was not authenticated (missing or wrong shared secret). */
+  Unauthorized: 'CB_UNAUTHORIZED',
+  /** The join request body exceeds the size limit. */
+  PayloadTooLarge: 'CB_PAYLOAD_TOO_LARGE',
   /** The host refuses joins (draining, or at capacity). */
   NotAccepting: 'CB_NOT_ACCEPTING',
   /** The configuration is invalid; the message lists every problem. */
@@ -100,7 +106,7 @@ export class NetworkError extends ConnectBotError {
 
 /** A bot handler threw, rejected or timed out. */
 export class HandlerError extends ConnectBotError {
-  override readonly name = 'HandlerError';
+  override readonly name: string = 'HandlerError';
 }
 
 /** True for errors that a retry may cure: network failures, throttling and 5xx answers. */

@@ -1,3 +1,4 @@
+export * from './bot/index.js';
 export {
   type ApiCallRecord,
   type CallOutcome,
@@ -7,6 +8,13 @@ export {
 } from './connect/caller.js';
 export { type AwsClientOptions, type AwsClients, awsClients, destroyAwsClients } from './connect/clients.js';
 export {
+  DEFAULT_QUOTAS,
+  type QuotaRate,
+  quotaBucket,
+  TokenBucketLimiter,
+  type TokenBucketOptions,
+} from './connect/quotas.js';
+export {
   ApiRefusedError,
   ConnectBotError,
   ErrorCode,
@@ -14,6 +22,20 @@ export {
   isRetryable,
   NetworkError,
 } from './errors.js';
+export type { HeldChat } from './host/chat.js';
+export {
+  BotHost,
+  type BotHostEvents,
+  type BotHostOptions,
+  type JoinRequest,
+  type JoinResult,
+  type ShutdownMode,
+  type StopResult,
+} from './host/host.js';
+export { parseJoinRequest } from './host/join-request.js';
+export { JoinServer, type JoinServerOptions } from './host/join-server.js';
+export { type AnyBotDefinition, loadBots, type PreparedBot, prepareBot } from './host/registry.js';
+export { replyClientToken } from './host/tokens.js';
 export type { Logger } from './observability/log-types.js';
 export {
   ChatClient,

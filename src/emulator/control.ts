@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Emulator, ParticipantRef } from './emulator.js';
 import { ApiError } from './errors.js';
+import { LOAD_LIMITS } from './load.js';
 import { parseJsonObject, readBody, sendJson } from './wire.js';
 
 const role = z.enum(['AGENT', 'CUSTOMER', 'SYSTEM', 'CUSTOM_BOT', 'SUPERVISOR']);
@@ -53,6 +54,13 @@ const schemas = {
       lambdaTimeoutMs: z.number().int().positive(),
     })
     .partial()
+    .strict(),
+  load: z
+    .object({
+      ratePerSecond: z.number().min(1).max(LOAD_LIMITS.maxRatePerSecond),
+      durationMs: z.number().int().min(1).max(LOAD_LIMITS.maxDurationMs),
+      tickMs: z.number().int().min(1).max(1000).optional(),
+    })
     .strict(),
   pushes: optionalTarget.and(
     z.object({ duplicate: z.number().int().min(0).optional(), reorder: z.number().int().min(0).optional() }),
@@ -181,6 +189,16 @@ export function controlRoutes(emulator: Emulator) {
       () => {
         emulator.faults.clear();
         return {};
+      },
+    ],
+    ['POST', /^\/_emulator\/load$/, (body) => emulator.load.start(schemas.load.parse(body))],
+    ['GET', /^\/_emulator\/load$/, () => emulator.load.status()],
+    [
+      'POST',
+      /^\/_emulator\/load\/stop$/,
+      () => {
+        emulator.load.stop();
+        return emulator.load.status();
       },
     ],
     [

@@ -15,6 +15,7 @@ import {
 import { CallFaults, type FailRule } from './faults.js';
 import { type FlowOptions, FlowSimulator } from './flow.js';
 import { Gateway, type SocketInfo } from './gateway.js';
+import { LoadGenerator } from './load.js';
 import type { ChatItem, Contact, FlowOutcome, Participant, ParticipantRole } from './model.js';
 import { QuotaEnforcer, type Rate } from './quotas.js';
 import { ChatState, DEFAULT_TIMINGS, type Timings } from './state.js';
@@ -160,6 +161,8 @@ export class Emulator {
   readonly quotas: QuotaEnforcer;
   readonly flow: FlowSimulator;
   readonly faults = new EmulatorFaults(this);
+  /** Steady inbound customer messages across the active contacts, for benchmarks. */
+  readonly load: LoadGenerator;
   private readonly server: Server;
   private readonly routes: Array<{ route: Route; pattern: RegExp; keys: string[] }>;
   private readonly control: ReturnType<typeof controlRoutes>;
@@ -192,6 +195,7 @@ export class Emulator {
     this.quotas = new QuotaEnforcer(clock);
     if (options.quotas) this.quotas.configure(true, options.quotas === true ? {} : options.quotas);
     this.flow = new FlowSimulator(this.state, options.onChatStart, this.log);
+    this.load = new LoadGenerator(this.state, clock);
     this.routes = apiRoutes(this.state).map((route) => compile(route));
     this.control = controlRoutes(this);
     this.server = createServer((req, res) => void this.onRequest(req, res));
@@ -310,6 +314,7 @@ export class Emulator {
   }
 
   async close(): Promise<void> {
+    this.load.stop();
     this.flow.close();
     this.state.clearTimers();
     await this.gateway.close();

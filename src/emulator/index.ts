@@ -15,6 +15,7 @@ export {
 export type { CallRecord, FailRule } from './faults.js';
 export { type FlowOptions, flowEvent } from './flow.js';
 export type { SocketInfo } from './gateway.js';
+export { LOAD_LIMITS, LoadGenerator, type LoadOptions, type LoadStatus } from './load.js';
 export { type ChatItem, EVENT, type FlowOutcome, type ParticipantRole, type WaitResult } from './model.js';
 export { DEFAULT_QUOTAS, type Rate } from './quotas.js';
 export { DEFAULT_TIMINGS, type Timings } from './state.js';

@@ -1,4 +1,4 @@
-import { UpdateContactAttributesCommand } from '@aws-sdk/client-connect';
+import { StopContactCommand, UpdateContactAttributesCommand } from '@aws-sdk/client-connect';
 import {
   CreateParticipantConnectionCommand,
   type CreateParticipantConnectionResponse,
@@ -304,6 +304,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           Attributes: attributes,
         }),
         { abortSignal: signal },
+      ),
+    );
+  }
+
+  /** Ends the chat for everyone (StopContact on the Connect API; needs `connect:StopContact`). */
+  async stopContact(): Promise<void> {
+    await this.ctx.caller.call('StopContact', 'account', (signal) =>
+      this.ctx.aws.connect.send(
+        new StopContactCommand({ InstanceId: this.instanceId, ContactId: this.contactId }),
+        {
+          abortSignal: signal,
+        },
       ),
     );
   }

@@ -1,0 +1,71 @@
+import { defineBot } from 'connect-bot';
+import { ANSWERS, lookUpOrder, MENU } from './answers.js';
+
+interface FaqState {
+  /** Set while the bot waits for an order number (the returns flow spans several turns). */
+  awaitingOrderNumber: boolean;
+  /** Topics the customer asked about, handed to the agent if they ask for one. */
+  topics: string[];
+}
+
+/**
+ * Answers common questions from a menu or by keyword, walks the customer through a return over several
+ * turns, and hands the chat back to the flow when the customer asks for a person.
+ */
+export default defineBot<FaqState>({
+  name: 'faq',
+  displayName: 'Help Center',
+  sessionDefaults: () => ({ awaitingOrderNumber: false, topics: [] }),
+  setup(bot) {
+    bot.onJoin((ctx) => ctx.reply(MENU, { contentType: 'text/markdown' }));
+
+    bot.hears(/\b(agent|human|person|representative)\b/i, async (ctx) => {
+      await ctx.reply('Connecting you with a member of our team.');
+      await ctx.handoff({ intent: 'agent', topics: ctx.session.topics.join(',') || 'none' });
+    });
+
+    bot.hears(/^(menu|help|\?)$/i, (ctx) => ctx.reply(MENU, { contentType: 'text/markdown' }));
+
+    // Second turn of the returns flow: the previous message asked for an order number.
+    bot.filter(
+      (ctx) => ctx.kind === 'message' && ctx.session.awaitingOrderNumber,
+      async (ctx) => {
+        const order = /\b(\d{5,10})\b/.exec(ctx.text ?? '')?.[1];
+        if (!order) {
+          await ctx.reply(
+            'That does not look like an order number (5 to 10 digits). Please try again, or type "menu".',
+          );
+          if (/^menu$/i.test(ctx.text ?? '')) ctx.session.awaitingOrderNumber = false;
+          return;
+        }
+        ctx.session.awaitingOrderNumber = false;
+        await ctx.typing(); // the lookup takes a moment
+        const status = await lookUpOrder(order);
+        await ctx.reply(status);
+      },
+    );
+
+    bot.hears(/\b(return|refund|3)\b/i, async (ctx) => {
+      ctx.session.topics.push('returns');
+      ctx.session.awaitingOrderNumber = true;
+      await ctx.reply('I can help with a return. What is your order number?');
+    });
+
+    for (const answer of ANSWERS) {
+      bot.hears(answer.trigger, async (ctx) => {
+        ctx.session.topics.push(answer.topic);
+        await ctx.reply(answer.text, { contentType: 'text/markdown' });
+      });
+    }
+
+    bot.hears(/\b(bye|goodbye|thanks|thank you)\b/i, (ctx) =>
+      ctx.reply('You are welcome. Have a great day!'),
+    );
+
+    bot.on('message', (ctx) =>
+      ctx.reply(
+        'Sorry, I did not get that. Type a number from the menu, a keyword like "shipping", or "agent".',
+      ),
+    );
+  },
+});

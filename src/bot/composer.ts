@@ -1,0 +1,176 @@
+import { ConnectBotError, ErrorCode, HandlerError } from '../errors.js';
+import type { Context, HearsContext, KindContext, UpdateKind } from './context.js';
+
+export type NextFunction = () => Promise<void>;
+
+/** A middleware: do something with `ctx`, and call `next()` to pass it on. */
+export type MiddlewareFn<C> = (ctx: C, next: NextFunction) => unknown;
+
+export interface MiddlewareObj<C> {
+  middleware(): MiddlewareFn<C>;
+}
+
+export type Middleware<C> = MiddlewareFn<C> | MiddlewareObj<C>;
+
+/** A handler failed: the error that was thrown (or the timeout), and the context it was handling. */
+export class BotError<C = Context> extends HandlerError {
+  override readonly name = 'BotError';
+
+  constructor(
+    readonly error: unknown,
+    readonly ctx: C,
+  ) {
+    super(
+      error instanceof ConnectBotError ? error.code : ErrorCode.HandlerFailed,
+      error instanceof Error ? error.message : String(error),
+      { cause: error },
+    );
+  }
+}
+
+const pass: MiddlewareFn<unknown> = (_ctx, next) => next();
+
+function flatten<C>(middleware: Middleware<C>): MiddlewareFn<C> {
+  return typeof middleware === 'function' ? middleware : (ctx, next) => middleware.middleware()(ctx, next);
+}
+
+function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
+  return async (ctx, next) => {
+    let nextCalled = false;
+    await first(ctx, async () => {
+      if (nextCalled) throw new Error('next() called more than once');
+      nextCalled = true;
+      await andThen(ctx, next);
+    });
+  };
+}
+
+/** Runs a middleware tree against a context. */
+export function run<C>(middleware: MiddlewareFn<C>, ctx: C): Promise<void> {
+  return Promise.resolve(middleware(ctx, () => Promise.resolve())).then(() => undefined);
+}
+
+function matchText(trigger: string | RegExp, text: string): RegExpMatchArray | string | undefined {
+  if (typeof trigger === 'string')
+    return text.trim().toLowerCase() === trigger.toLowerCase() ? text : undefined;
+  trigger.lastIndex = 0;
+  return text.match(trigger) ?? undefined;
+}
+
+/**
+ * A tree of `(ctx, next)` middleware, as in grammY. Every verb (`on`, `hears`, `filter`) is built on one
+ * `filter → branch` primitive, and the filters narrow the context type.
+ *
+ * @example
+ * const bot = new Composer<Context>();
+ * bot.hears(/agent/i, (ctx) => ctx.handoff({ intent: 'agent' }));
+ * bot.on('message', (ctx) => ctx.reply(`You said: ${ctx.text}`));
+ */
+export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
+  private handler: MiddlewareFn<C>;
+
+  constructor(...middleware: Array<Middleware<C>>) {
+    this.handler =
+      middleware.length === 0
+        ? (pass as MiddlewareFn<C>)
+        : middleware.map(flatten).reduce((a, b) => concat(a, b));
+  }
+
+  middleware(): MiddlewareFn<C> {
+    return this.handler;
+  }
+
+  /** Adds middleware that runs for every update. Returns a composer to chain more onto. */
+  use(...middleware: Array<Middleware<C>>): Composer<C> {
+    const composer = new Composer<C>(...middleware);
+    this.handler = concat(this.handler, flatten(composer));
+    return composer;
+  }
+
+  /** Runs `middleware` only for updates that pass `predicate`; a type guard narrows the context. */
+  filter<D extends C>(predicate: (ctx: C) => ctx is D, ...middleware: Array<Middleware<D>>): Composer<D>;
+  filter(predicate: (ctx: C) => boolean | Promise<boolean>, ...middleware: Array<Middleware<C>>): Composer<C>;
+  filter(
+    predicate: (ctx: C) => boolean | Promise<boolean>,
+    ...middleware: Array<Middleware<C>>
+  ): Composer<C> {
+    const composer = new Composer<C>(...middleware);
+    this.branch(predicate, composer, pass as MiddlewareFn<C>);
+    return composer;
+  }
+
+  /** Routes each update to `whenTrue` or `whenFalse`. */
+  branch(
+    predicate: (ctx: C) => boolean | Promise<boolean>,
+    whenTrue: Middleware<C>,
+    whenFalse: Middleware<C>,
+  ): this {
+    const yes = flatten(whenTrue);
+    const no = flatten(whenFalse);
+    this.use(async (ctx, next) => ((await predicate(ctx)) ? yes(ctx, next) : no(ctx, next)));
+    return this;
+  }
+
+  /**
+   * Handles updates of one or more kinds: `message`, `typing`, `participant.joined`, `participant.left`,
+   * `chat.ended`, `event`. Narrows the context (on `message`, `ctx.text` is a string).
+   */
+  on<K extends UpdateKind>(
+    kind: K | K[],
+    ...middleware: Array<Middleware<KindContext<C, K>>>
+  ): Composer<KindContext<C, K>> {
+    const kinds: UpdateKind[] = Array.isArray(kind) ? kind : [kind];
+    return this.filter((ctx): ctx is KindContext<C, K> => kinds.includes(ctx.kind), ...middleware);
+  }
+
+  /**
+   * Handles messages whose text matches: a string matches the whole text, case-insensitively; a RegExp
+   * matches anywhere. Sets `ctx.match`.
+   */
+  hears(
+    trigger: string | RegExp | Array<string | RegExp>,
+    ...middleware: Array<Middleware<HearsContext<C>>>
+  ): Composer<HearsContext<C>> {
+    const triggers = Array.isArray(trigger) ? trigger : [trigger];
+    return this.filter(
+      (ctx): ctx is HearsContext<C> => {
+        if (ctx.kind !== 'message') return false;
+        for (const t of triggers) {
+          const match = matchText(t, ctx.text ?? '');
+          if (match !== undefined) {
+            ctx.match = match;
+            return true;
+          }
+        }
+        return false;
+      },
+      ...middleware,
+    );
+  }
+
+  /**
+   * Catches errors thrown by `middleware` (and everything after it), hands them to `handler`, and stops them
+   * there. Errors elsewhere still reach the bot's error handler.
+   */
+  errorBoundary(
+    handler: (error: BotError<C>, next: NextFunction) => unknown,
+    ...middleware: Array<Middleware<C>>
+  ): Composer<C> {
+    const composer = new Composer<C>(...middleware);
+    const inner = flatten(composer);
+    this.use(async (ctx, next) => {
+      let nextCalled = false;
+      const guardedNext = () => {
+        nextCalled = true;
+        return next();
+      };
+      try {
+        await inner(ctx, guardedNext);
+      } catch (error) {
+        if (nextCalled) throw error; // thrown downstream of the boundary: not ours to handle
+        await handler(new BotError(error, ctx), guardedNext);
+      }
+    });
+    return composer;
+  }
+}

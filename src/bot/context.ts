@@ -1,0 +1,179 @@
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import type { Logger } from '../observability/log-types.js';
+import type { ChatItem, MessageContentType } from '../session/items.js';
+
+/** What kind of update a context carries. `join` and `end` are the lifecycle hooks. */
+export type UpdateKind =
+  | 'message'
+  | 'typing'
+  | 'participant.joined'
+  | 'participant.left'
+  | 'chat.ended'
+  | 'event'
+  | 'join'
+  | 'end';
+
+/** Who sent an item. */
+export interface Sender {
+  participantId: string;
+  role: string;
+  displayName: string;
+}
+
+/** The contact a chat belongs to, and the attributes the flow passed at join time. */
+export interface ContactInfo {
+  instanceId: string;
+  contactId: string;
+  initialContactId: string;
+  /** Contact attributes and flow parameters from the join request. */
+  attributes: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a context can do in its chat. The host implements it; a bot never touches a session or an SDK client.
+ * `replyIndex` and `itemId` let the host derive a deterministic ClientToken per reply, so a re-run of the same
+ * handler for the same item cannot post twice.
+ */
+export interface ChatActions {
+  reply(
+    text: string,
+    contentType: MessageContentType,
+    itemId: string,
+    replyIndex: number,
+  ): Promise<{ id: string }>;
+  typing(): Promise<void>;
+  markRead(messageId: string): Promise<void>;
+  setAttributes(attributes: Record<string, string>): Promise<void>;
+  handoff(attributes: Record<string, string>): Promise<void>;
+  end(): Promise<void>;
+}
+
+export interface ReplyOptions {
+  /** `text/plain` (default), `text/markdown` or `application/json`. */
+  contentType?: MessageContentType;
+}
+
+/**
+ * Everything a handler needs about one update in one chat, and the verbs to answer it.
+ *
+ * @example
+ * bot.on('message', async (ctx) => {
+ *   await ctx.typing();
+ *   await ctx.reply(`You said: ${ctx.text}`);
+ * });
+ */
+export class Context<S = Record<string, unknown>> {
+  /** Set by `hears` when its trigger matched. */
+  match: RegExpMatchArray | string | undefined;
+  private replies = 0;
+  private revoked: ConnectBotError | undefined;
+
+  constructor(
+    /** The kind of update. */
+    readonly kind: UpdateKind,
+    /** The chat item, except for the `join` and `end` hooks. */
+    readonly item: ChatItem | undefined,
+    readonly contact: ContactInfo,
+    /** Per-chat state, kept for the chat's whole life; typed by the bot's `sessionDefaults`. */
+    readonly session: S,
+    /** A logger bound to this chat and bot. */
+    readonly log: Logger,
+    private readonly actions: ChatActions,
+  ) {}
+
+  /** The message text (message updates only). */
+  get text(): string | undefined {
+    return this.kind === 'message' ? (this.item?.Content ?? '') : undefined;
+  }
+
+  /** The sender of the item, if any. */
+  get from(): Sender | undefined {
+    const item = this.item;
+    if (!item?.ParticipantId) return undefined;
+    return {
+      participantId: item.ParticipantId,
+      role: item.ParticipantRole ?? 'UNKNOWN',
+      displayName: item.DisplayName ?? '',
+    };
+  }
+
+  /**
+   * Sends a message to the chat. Each reply of a handler run gets a deterministic ClientToken, so a
+   * re-delivered item cannot be answered twice.
+   */
+  async reply(text: string, options: ReplyOptions = {}): Promise<{ id: string }> {
+    this.check('reply');
+    const index = this.replies++;
+    return this.actions.reply(text, options.contentType ?? 'text/plain', this.item?.Id ?? this.kind, index);
+  }
+
+  /** Shows the typing indicator to the customer (it fades after about 10 s). */
+  typing(): Promise<void> {
+    this.check('typing');
+    return this.actions.typing();
+  }
+
+  /** Sends a read receipt for the current message. */
+  markRead(): Promise<void> {
+    this.check('markRead');
+    if (this.item?.Type !== 'MESSAGE') {
+      throw new ConnectBotError(ErrorCode.InvalidArgument, 'markRead needs a message update');
+    }
+    return this.actions.markRead(this.item.Id);
+  }
+
+  /** Merges attributes into the contact's attributes, where the contact flow can read them. */
+  setAttributes(attributes: Record<string, string>): Promise<void> {
+    this.check('setAttributes');
+    return this.actions.setAttributes(attributes);
+  }
+
+  /**
+   * Hands the chat back to the contact flow: sets `attributes` (UpdateContactAttributes), then leaves
+   * (DisconnectParticipant), so the flow's Wait block continues through "Bot participant disconnected" and
+   * can branch on the attributes.
+   */
+  handoff(attributes: Record<string, string> = {}): Promise<void> {
+    this.check('handoff');
+    return this.actions.handoff(attributes);
+  }
+
+  /** Ends the chat for everyone (StopContact). */
+  end(): Promise<void> {
+    this.check('end');
+    return this.actions.end();
+  }
+
+  /** @internal After a handler timed out, its context can no longer act: late replies would arrive out of order. */
+  revoke(reason: ConnectBotError): void {
+    this.revoked = reason;
+  }
+
+  private check(action: string): void {
+    if (this.revoked) {
+      throw new ConnectBotError(this.revoked.code, `${action} refused: ${this.revoked.message}`, {
+        cause: this.revoked,
+      });
+    }
+  }
+}
+
+/** A context narrowed to message updates: `text` and `from` are always there. */
+export type MessageContext<C extends Context<unknown>> = C & {
+  kind: 'message';
+  item: ChatItem;
+  readonly text: string;
+  readonly from: Sender;
+};
+
+/** A context narrowed by `on(kind)`. */
+export type KindContext<C extends Context<unknown>, K extends UpdateKind> = K extends 'message'
+  ? MessageContext<C>
+  : K extends 'join' | 'end'
+    ? C & { kind: K }
+    : C & { kind: K; item: ChatItem };
+
+/** A context whose message matched a `hears` trigger. */
+export type HearsContext<C extends Context<unknown>> = MessageContext<C> & {
+  match: RegExpMatchArray | string;
+};

@@ -1,0 +1,242 @@
+import type { Bot } from '../bot/bot.js';
+import { BotError } from '../bot/composer.js';
+import { type ChatActions, type ContactInfo, Context, type UpdateKind } from '../bot/context.js';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import type { Logger } from '../observability/log-types.js';
+import { type ChatItem, ContentType, type MessageContentType } from '../session/items.js';
+import { RecentIds } from '../session/recent-ids.js';
+import type { ChatSession, EndReason } from '../session/session.js';
+import type { Semaphore } from './semaphore.js';
+import { replyClientToken } from './tokens.js';
+
+/** The host's view of a chat, whatever the type of its bot's state. */
+export interface HeldChat {
+  readonly session: ChatSession;
+  readonly contact: ContactInfo;
+  readonly botName: string;
+  readonly stats: HostedChat['stats'];
+  readonly queueDepth: number;
+  readonly idle: boolean;
+  readonly outcome: 'handoff' | 'ended' | undefined;
+  readonly contactId: string;
+  start(): void;
+}
+
+export interface HostedChatOptions {
+  /** A handler still running after this long is abandoned: the queue moves on. */
+  handlerTimeoutMs: number;
+  /** Items waiting beyond this are dropped with CB_QUEUE_FULL. */
+  maxQueueDepth: number;
+  /** The host-wide cap on handlers running at once. */
+  slots: Semaphore;
+  logger: Logger;
+  /** Called when the queue has run dry (drain waits on it). */
+  onIdle: (chat: HeldChat) => void;
+  /** Called for every handler failure or timeout, after the bot's own error handler. */
+  onHandlerError: (chat: HeldChat, error: ConnectBotError) => void;
+  /** Called after each handler run. */
+  onHandled: (chat: HeldChat, kind: UpdateKind, durationMs: number, timedOut: boolean) => void;
+}
+
+interface Entry {
+  kind: UpdateKind;
+  item?: ChatItem;
+}
+
+/** Maps an item to the update kind bots see. */
+export function kindOf(item: ChatItem): UpdateKind {
+  if (item.Type === 'MESSAGE') return 'message';
+  switch (item.ContentType) {
+    case ContentType.typing:
+      return 'typing';
+    case ContentType.participantJoined:
+      return 'participant.joined';
+    case ContentType.participantLeft:
+      return 'participant.left';
+    case ContentType.chatEnded:
+      return 'chat.ended';
+    default:
+      return 'event';
+  }
+}
+
+/**
+ * One chat held by the host: its session, its bot, its per-chat state, and a sequential queue so the bot
+ * sees the chat's updates one at a time and in order, while other chats run concurrently.
+ */
+export class HostedChat<S = unknown> implements ChatActions, HeldChat {
+  readonly contact: ContactInfo;
+  readonly state: S;
+  private readonly queue: Entry[] = [];
+  private running = false;
+  /** Items already handled: a re-delivered item is never handled twice. */
+  private readonly processed = new RecentIds(512);
+  private readonly log: Logger;
+  /** Set once the bot handed off or ended the chat. */
+  outcome: 'handoff' | 'ended' | undefined;
+  readonly stats = { handled: 0, repliesSent: 0, timeouts: 0, dropped: 0, errors: 0 };
+
+  constructor(
+    readonly session: ChatSession,
+    readonly bot: Bot<S>,
+    attributes: Record<string, string>,
+    state: S,
+    private readonly options: HostedChatOptions,
+  ) {
+    this.contact = {
+      instanceId: session.instanceId,
+      contactId: session.contactId,
+      initialContactId: session.initialContactId,
+      attributes: Object.freeze({ ...attributes }),
+    };
+    this.state = state;
+    this.log = options.logger.child({ bot: bot.name });
+    session.on('item', (item) => this.onItem(item));
+    session.on('ended', (reason) => this.onEnded(reason));
+  }
+
+  get contactId(): string {
+    return this.session.contactId;
+  }
+
+  get botName(): string {
+    return this.bot.name;
+  }
+
+  /** Updates waiting to be handled. */
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** True while nothing is queued or running. */
+  get idle(): boolean {
+    return !this.running && this.queue.length === 0;
+  }
+
+  /** Queues the `join` hook; it runs before any message. */
+  start(): void {
+    this.enqueue({ kind: 'join' }, true);
+  }
+
+  private onItem(item: ChatItem): void {
+    // Own messages and other bots' echoes are not the bot's business.
+    if (this.session.isOwn(item) || (item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT'))
+      return;
+    if (this.processed.has(item.Id)) return;
+    this.enqueue({ kind: kindOf(item), item }, false);
+  }
+
+  private onEnded(reason: EndReason): void {
+    this.log.info({ event: 'end', reason }, 'chat ended for the bot');
+    this.enqueue({ kind: 'end' }, true);
+  }
+
+  private enqueue(entry: Entry, always: boolean): void {
+    if (!always && this.queue.length >= this.options.maxQueueDepth) {
+      this.stats.dropped++;
+      const error = new ConnectBotError(
+        ErrorCode.QueueFull,
+        `chat queue is full (${this.options.maxQueueDepth} updates waiting); dropped item ${entry.item?.Id}`,
+      );
+      this.fail(this.context(entry), error);
+      return;
+    }
+    this.queue.push(entry);
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let entry = this.queue.shift(); entry; entry = this.queue.shift()) {
+        await this.options.slots.acquire();
+        try {
+          await this.runEntry(entry);
+        } finally {
+          this.options.slots.release();
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    this.options.onIdle(this);
+  }
+
+  private async runEntry(entry: Entry): Promise<void> {
+    if (entry.item && this.processed.has(entry.item.Id)) return;
+    const ctx = this.context(entry);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.handlerTimeoutMs);
+    });
+    const result = await Promise.race([this.bot.handle(ctx).then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (entry.item) this.processed.add(entry.item.Id);
+    this.stats.handled++;
+    if (result === 'timeout') {
+      this.stats.timeouts++;
+      const error = new ConnectBotError(
+        ErrorCode.HandlerTimeout,
+        `handler for ${entry.kind}${entry.item ? ` ${entry.item.Id}` : ''} did not finish within ${this.options.handlerTimeoutMs} ms`,
+      );
+      // The abandoned handler may still wake up; it must not reply out of order.
+      ctx.revoke(error);
+      this.fail(ctx, error);
+    }
+    this.options.onHandled(this, entry.kind, performance.now() - started, result === 'timeout');
+  }
+
+  private context(entry: Entry): Context<S> {
+    return new Context<S>(entry.kind, entry.item, this.contact, this.state, this.log, this);
+  }
+
+  private fail(ctx: Context<S>, error: ConnectBotError): void {
+    this.stats.errors++;
+    const botError = new BotError(error, ctx);
+    void this.bot.report(botError);
+    this.options.onHandlerError(this, botError);
+  }
+
+  // ---- ChatActions ----------------------------------------------------------------------------------
+
+  async reply(
+    text: string,
+    contentType: MessageContentType,
+    itemId: string,
+    replyIndex: number,
+  ): Promise<{ id: string }> {
+    const clientToken = replyClientToken(this.contactId, itemId, replyIndex);
+    const sent = await this.session.sendMessage(text, { contentType, clientToken });
+    this.stats.repliesSent++;
+    return { id: sent.id };
+  }
+
+  typing(): Promise<void> {
+    return this.session.sendEvent('typing');
+  }
+
+  markRead(messageId: string): Promise<void> {
+    return this.session.sendEvent('read', { messageId });
+  }
+
+  setAttributes(attributes: Record<string, string>): Promise<void> {
+    return this.session.setAttributes(attributes);
+  }
+
+  async handoff(attributes: Record<string, string>): Promise<void> {
+    if (Object.keys(attributes).length > 0) await this.session.setAttributes(attributes);
+    this.outcome = 'handoff';
+    this.log.info(
+      { event: 'handoff', attributes: Object.keys(attributes) },
+      'handing the chat back to the flow',
+    );
+    await this.session.disconnect();
+  }
+
+  async end(): Promise<void> {
+    this.outcome = 'ended';
+    await this.session.stopContact();
+  }
+}

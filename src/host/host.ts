@@ -1,0 +1,331 @@
+import { EventEmitter } from 'eventemitter3';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import { type Logger, silentLogger } from '../observability/log-types.js';
+import type { ChatClient } from '../session/client.js';
+import type { EndReason, SessionSnapshot } from '../session/session.js';
+import type { HeldChat, HostedChatOptions } from './chat.js';
+import type { PreparedBot } from './registry.js';
+import { Semaphore } from './semaphore.js';
+
+/** A request to put a bot into a chat: what the join endpoint and the CLI hand to {@link BotHost.join}. */
+export interface JoinRequest {
+  instanceId: string;
+  contactId: string;
+  /** Default: contactId. */
+  initialContactId?: string;
+  /** Which bot; default: `attributes.bot`, then the host's default bot. */
+  bot?: string;
+  /** Contact attributes and flow parameters; bots read them as `ctx.contact.attributes`. */
+  attributes?: Record<string, string>;
+}
+
+export interface JoinResult {
+  participantId: string;
+  contactId: string;
+  bot: string;
+  /** True when the contact already had a live bot from this host (joins are idempotent per contact). */
+  reused: boolean;
+}
+
+/** What happens to live chats at shutdown. */
+export type ShutdownMode = 'handoff' | 'leave' | 'keep';
+
+export interface BotHostOptions {
+  client: ChatClient;
+  bots: PreparedBot[];
+  /** Bot for joins that name none. Default: the only bot, if there is exactly one. */
+  defaultBot?: string;
+  /** A handler still running after this is abandoned and reported as CB_HANDLER_TIMEOUT. Default 30 000. */
+  handlerTimeoutMs?: number;
+  /** Updates waiting per chat before new ones are dropped with CB_QUEUE_FULL. Default 100. */
+  maxQueueDepth?: number;
+  /** Handlers running at once across all chats. Default 500. */
+  concurrency?: number;
+  /** Chats held at once; beyond it joins are refused (CB_NOT_ACCEPTING) and readiness fails. Default 5 000. */
+  maxChats?: number;
+  /** A join must complete within this, or it fails with CB_JOIN_TIMEOUT (the flow's Lambda has 8 s). Default 6 000. */
+  joinTimeoutMs?: number;
+  /** What stop() does with live chats. Default `handoff`. */
+  onShutdown?: ShutdownMode;
+  /** How long stop() waits for running handlers to finish. Default 10 000. */
+  drainTimeoutMs?: number;
+  /** Attributes set on each chat handed off at shutdown. Default `{ botShutdown: 'true' }`. */
+  handoffAttributes?: Record<string, string>;
+  logger?: Logger;
+}
+
+/** Typed events of a {@link BotHost}, for metrics and dashboards. */
+export interface BotHostEvents {
+  joined: [chat: HeldChat, durationMs: number];
+  joinFailed: [request: JoinRequest, error: ConnectBotError, durationMs: number];
+  chatEnded: [chat: HeldChat, reason: EndReason];
+  handled: [chat: HeldChat, kind: string, durationMs: number, timedOut: boolean];
+  handlerError: [chat: HeldChat, error: ConnectBotError];
+  draining: [];
+  stopped: [];
+}
+
+export interface StopResult {
+  mode: ShutdownMode;
+  /** Chats still live when the drain ended, and what was done to them. */
+  chats: number;
+  /** Chats whose handlers were still running when the drain timeout hit. */
+  unfinished: number;
+  /** For `keep`: the snapshots another host needs to resume the chats. Contains secrets. */
+  snapshots: SessionSnapshot[];
+}
+
+/**
+ * Holds many chats, each with its bot: joins them (idempotently per contact), runs each chat's updates in
+ * order under a global concurrency cap with handler timeouts and queue caps, and shuts down without
+ * dropping a customer.
+ *
+ * @example
+ * const host = new BotHost({ client, bots: await loadBots('bots'), defaultBot: 'faq' });
+ * await host.join({ instanceId, contactId });
+ * process.once('SIGTERM', () => void host.stop());
+ */
+export class BotHost extends EventEmitter<BotHostEvents> {
+  /** Live chats by contactId. */
+  readonly chats = new Map<string, HeldChat>();
+  readonly bots: ReadonlyMap<string, PreparedBot>;
+  readonly slots: Semaphore;
+  private readonly joins = new Map<string, Promise<JoinResult>>();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
+  private readonly log: Logger;
+  private readonly chatOptions: HostedChatOptions;
+  private accepting = true;
+  private stopping: Promise<StopResult> | undefined;
+
+  constructor(options: BotHostOptions) {
+    super();
+    this.bots = new Map(options.bots.map((bot) => [bot.name, bot]));
+    const defaultBot = options.defaultBot ?? (options.bots.length === 1 ? options.bots[0]!.name : undefined);
+    if (defaultBot !== undefined && !this.bots.has(defaultBot)) {
+      throw new ConnectBotError(ErrorCode.UnknownBot, `default bot "${defaultBot}" is not loaded`);
+    }
+    this.options = {
+      client: options.client,
+      bots: options.bots,
+      defaultBot,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
+      maxQueueDepth: options.maxQueueDepth ?? 100,
+      concurrency: options.concurrency ?? 500,
+      maxChats: options.maxChats ?? 5000,
+      joinTimeoutMs: options.joinTimeoutMs ?? 6000,
+      onShutdown: options.onShutdown ?? 'handoff',
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      handoffAttributes: options.handoffAttributes ?? { botShutdown: 'true' },
+    };
+    this.log = options.logger ?? silentLogger;
+    this.slots = new Semaphore(this.options.concurrency);
+    this.chatOptions = {
+      handlerTimeoutMs: this.options.handlerTimeoutMs,
+      maxQueueDepth: this.options.maxQueueDepth,
+      slots: this.slots,
+      logger: this.log,
+      onIdle: (chat) => this.onIdle(chat),
+      onHandlerError: (chat, error) => this.emit('handlerError', chat, error),
+      onHandled: (chat, kind, ms, timedOut) => this.emit('handled', chat, kind, ms, timedOut),
+    };
+  }
+
+  get client(): ChatClient {
+    return this.options.client;
+  }
+
+  /** False while draining or stopped. */
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** True when joins would be refused for capacity. */
+  get atCapacity(): boolean {
+    return this.chats.size + this.joins.size >= this.options.maxChats;
+  }
+
+  /** The bot a request gets: `bot`, then `attributes.bot`, then the default. */
+  selectBot(request: Pick<JoinRequest, 'bot' | 'attributes'>): PreparedBot {
+    const name = request.bot ?? request.attributes?.bot ?? this.options.defaultBot;
+    if (!name)
+      throw new ConnectBotError(
+        ErrorCode.UnknownBot,
+        'the join names no bot and no default bot is configured',
+      );
+    const bot = this.bots.get(name);
+    if (!bot) {
+      throw new ConnectBotError(
+        ErrorCode.UnknownBot,
+        `unknown bot "${name}" (loaded: ${[...this.bots.keys()].join(', ')})`,
+      );
+    }
+    return bot;
+  }
+
+  /**
+   * Puts a bot into a chat and resolves once it is connected. Idempotent per contact: a repeat while the bot
+   * is live (or joining) returns the same participant.
+   */
+  async join(request: JoinRequest): Promise<JoinResult> {
+    const live = this.chats.get(request.contactId);
+    if (live && !live.session.ended) {
+      return {
+        participantId: live.session.participantId,
+        contactId: request.contactId,
+        bot: live.botName,
+        reused: true,
+      };
+    }
+    const pending = this.joins.get(request.contactId);
+    if (pending) return { ...(await pending), reused: true };
+    if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
+    if (this.atCapacity)
+      throw new ConnectBotError(
+        ErrorCode.NotAccepting,
+        `the host is at capacity (${this.options.maxChats} chats)`,
+      );
+    const bot = this.selectBot(request);
+    const started = performance.now();
+    const joining = this.startJoin(request, bot);
+    this.joins.set(request.contactId, joining);
+    try {
+      return await joining;
+    } catch (error) {
+      const failure =
+        error instanceof ConnectBotError
+          ? error
+          : new ConnectBotError(ErrorCode.ApiRefused, String(error), { cause: error });
+      this.emit('joinFailed', request, failure, performance.now() - started);
+      this.log.warn(
+        { event: 'join-failed', contactId: request.contactId, code: failure.code },
+        'join failed',
+      );
+      throw failure;
+    } finally {
+      this.joins.delete(request.contactId);
+      for (const wake of this.idleWaiters) wake();
+    }
+  }
+
+  private async startJoin(request: JoinRequest, bot: PreparedBot): Promise<JoinResult> {
+    const started = performance.now();
+    let abandoned = false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true;
+        reject(
+          new ConnectBotError(
+            ErrorCode.JoinTimeout,
+            `join did not complete within ${this.options.joinTimeoutMs} ms`,
+          ),
+        );
+      }, this.options.joinTimeoutMs);
+    });
+    const joining = this.options.client.join({
+      instanceId: request.instanceId,
+      contactId: request.contactId,
+      initialContactId: request.initialContactId,
+      displayName: bot.displayName,
+    });
+    // A join that finishes after we gave up must not leave a bot in the chat that the flow no longer expects.
+    joining.then(
+      (session) => {
+        if (abandoned) void session.disconnect().catch(() => session.close());
+      },
+      () => {},
+    );
+    try {
+      const session = await Promise.race([joining, timeout]);
+      const chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
+      this.chats.set(request.contactId, chat);
+      session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
+      chat.start();
+      const durationMs = performance.now() - started;
+      this.log.info({ event: 'join', contactId: request.contactId, bot: bot.name, durationMs }, 'bot joined');
+      this.emit('joined', chat, durationMs);
+      return {
+        participantId: session.participantId,
+        contactId: request.contactId,
+        bot: bot.name,
+        reused: false,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onIdle(chat: HeldChat): void {
+    if (chat.session.ended && this.chats.get(chat.contactId) === chat) this.chats.delete(chat.contactId);
+    for (const resolve of this.idleWaiters) resolve();
+  }
+
+  private get idle(): boolean {
+    return this.joins.size === 0 && [...this.chats.values()].every((chat) => chat.idle);
+  }
+
+  /** Resolves true when every chat's queue is empty and no handler runs, false after `timeoutMs`. */
+  private async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.idle) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      // Woken by the next chat that goes idle, or by the deadline.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.idleWaiters.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.idleWaiters.clear();
+    }
+    return true;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting joins, let running handlers finish (up to the drain timeout), then
+   * per `onShutdown`: `handoff` sets the handoff attributes and leaves so the flow routes the chat; `leave`
+   * just leaves; `keep` closes the sockets without leaving, so another host can resume the chats.
+   */
+  stop(): Promise<StopResult> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<StopResult> {
+    this.accepting = false;
+    this.emit('draining');
+    const mode = this.options.onShutdown;
+    this.log.info({ event: 'drain', chats: this.chats.size, mode }, 'draining');
+    await this.drained(this.options.drainTimeoutMs);
+    const live = [...this.chats.values()].filter((chat) => !chat.session.ended);
+    const unfinished = live.filter((chat) => !chat.idle).length;
+    const snapshots: SessionSnapshot[] = [];
+    await Promise.all(
+      live.map(async (chat) => {
+        const { session } = chat;
+        try {
+          if (mode === 'keep') {
+            snapshots.push(session.snapshot());
+            session.close();
+            return;
+          }
+          if (mode === 'handoff') await session.setAttributes(this.options.handoffAttributes);
+          await session.disconnect();
+        } catch (error) {
+          this.log.warn(
+            { event: 'shutdown-failed', contactId: chat.contactId, code: (error as ConnectBotError).code },
+            'could not release chat',
+          );
+          session.close();
+        }
+      }),
+    );
+    this.options.client.closeAll();
+    this.log.info({ event: 'stopped', chats: live.length, unfinished, mode }, 'host stopped');
+    this.emit('stopped');
+    return { mode, chats: live.length, unfinished, snapshots };
+  }
+}

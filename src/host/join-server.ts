@@ -1,0 +1,178 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import type { Logger } from '../observability/log-types.js';
+import type { BotHost } from './host.js';
+import { parseJoinRequest } from './join-request.js';
+
+export interface JoinServerOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Shared secret expected as `Authorization: Bearer <secret>`. Required unless `allowUnauthenticated`. */
+  secret?: string;
+  /** Accept joins without a secret (local development only). */
+  allowUnauthenticated?: boolean;
+  /** Largest accepted body. Default 64 KiB. */
+  bodyLimitBytes?: number;
+  logger?: Logger;
+}
+
+const STATUS: Partial<Record<string, number>> = {
+  [ErrorCode.BadJoinRequest]: 400,
+  [ErrorCode.UnknownBot]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.NotAccepting]: 503,
+  [ErrorCode.JoinTimeout]: 504,
+  [ErrorCode.JoinWindowMissed]: 504,
+  [ErrorCode.ApiRefused]: 502,
+  [ErrorCode.Network]: 502,
+  [ErrorCode.ChatEnded]: 409,
+};
+
+/** Compares secrets in constant time, whatever their lengths. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The HTTP join endpoint: `POST /join` with the flow-Lambda event or `{ instanceId, contactId, bot?,
+ * attributes? }`. Answers `200 {"status":"success","participantId":...}` once the bot is connected, or a
+ * 4xx/5xx `{"status":"error","code":...,"message":...}`.
+ */
+export class JoinServer {
+  private readonly server: Server;
+  private readonly limit: number;
+
+  constructor(
+    private readonly host: BotHost,
+    private readonly options: JoinServerOptions = {},
+  ) {
+    if (!options.secret && !options.allowUnauthenticated) {
+      throw new ConnectBotError(
+        ErrorCode.ConfigInvalid,
+        'the join endpoint needs a secret (or allowUnauthenticated: true)',
+      );
+    }
+    this.limit = options.bodyLimitBytes ?? 64 * 1024;
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  async listen(): Promise<string> {
+    this.server.listen(this.options.port ?? 8080, this.options.host ?? '127.0.0.1');
+    await once(this.server, 'listening');
+    return this.url;
+  }
+
+  /** The join URL, e.g. `http://127.0.0.1:8080/join`. */
+  get url(): string {
+    const { address, port } = this.server.address() as AddressInfo;
+    const host = address.includes(':') ? `[${address}]` : address;
+    return `http://${host}:${port}/join`;
+  }
+
+  /** Stops accepting connections; requests in progress finish. */
+  async close(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/join')
+        return this.send(res, 404, { status: 'error', code: 'NOT_FOUND', message: 'POST /join' });
+      if (req.method !== 'POST') {
+        return this.send(
+          res,
+          405,
+          { status: 'error', code: 'METHOD_NOT_ALLOWED', message: 'POST /join' },
+          { allow: 'POST' },
+        );
+      }
+      this.authenticate(req);
+      const body = await this.readJson(req);
+      const request = parseJoinRequest(body);
+      const result = await this.host.join(request);
+      this.send(res, 200, {
+        status: 'success',
+        participantId: result.participantId,
+        bot: result.bot,
+        reused: result.reused,
+      });
+      this.options.logger?.info(
+        {
+          event: 'join-request',
+          contactId: request.contactId,
+          bot: result.bot,
+          ms: Math.round(performance.now() - started),
+        },
+        'join answered',
+      );
+    } catch (error) {
+      const failure =
+        error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.ApiRefused, String(error));
+      const status = STATUS[failure.code] ?? 500;
+      if (status >= 500)
+        this.options.logger?.warn({ event: 'join-request-failed', code: failure.code }, 'join failed');
+      this.send(res, status, { status: 'error', code: failure.code, message: failure.message });
+    }
+  }
+
+  private authenticate(req: IncomingMessage): void {
+    const secret = this.options.secret;
+    if (!secret) return;
+    const header = req.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!token || !sameSecret(token, secret)) {
+      req.resume();
+      throw new ConnectBotError(ErrorCode.Unauthorized, 'missing or wrong bearer secret');
+    }
+  }
+
+  private async readJson(req: IncomingMessage): Promise<unknown> {
+    if (Number(req.headers['content-length'] ?? 0) > this.limit) {
+      req.resume();
+      throw new ConnectBotError(ErrorCode.PayloadTooLarge, `body over ${this.limit} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > this.limit) {
+        req.resume();
+        throw new ConnectBotError(ErrorCode.PayloadTooLarge, `body over ${this.limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new ConnectBotError(ErrorCode.BadJoinRequest, 'body is not valid JSON');
+    }
+  }
+
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) return;
+    const payload = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      ...headers,
+    });
+    res.end(payload);
+  }
+}

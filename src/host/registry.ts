@@ -1,0 +1,118 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Bot, type BotDefinition } from '../bot/bot.js';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import type { ChatSession } from '../session/session.js';
+import { type HeldChat, HostedChat, type HostedChatOptions } from './chat.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: plugins each have their own state type; the registry erases it
+export type AnyBotDefinition = BotDefinition<any>;
+
+/** A bot ready to attach to chats: its middleware built once, shared by every chat it runs in. */
+export interface PreparedBot {
+  readonly name: string;
+  readonly displayName: string;
+  attach(session: ChatSession, attributes: Record<string, string>, options: HostedChatOptions): HeldChat;
+}
+
+/** Builds a bot's middleware once, keeping its state type inside the closure. */
+export function prepareBot<S extends object>(definition: BotDefinition<S>): PreparedBot {
+  const bot = new Bot<S>(definition.name);
+  try {
+    definition.setup(bot);
+  } catch (error) {
+    throw new ConnectBotError(
+      ErrorCode.BotLoadFailed,
+      `bot "${definition.name}": setup failed: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return {
+    name: definition.name,
+    displayName: definition.displayName,
+    attach: (session, attributes, options) =>
+      new HostedChat<S>(session, bot, attributes, definition.sessionDefaults?.() ?? ({} as S), options),
+  };
+}
+
+function isDefinition(value: unknown): value is AnyBotDefinition {
+  const v = value as Partial<AnyBotDefinition> | undefined;
+  return typeof v?.name === 'string' && typeof v.displayName === 'string' && typeof v.setup === 'function';
+}
+
+/**
+ * Loads bot plugins from a folder: `<dir>/<name>/index.ts` or `<dir>/<name>.ts` (also `.js`/`.mjs`), each
+ * default-exporting `defineBot(...)`. With `names`, loads only those and fails on any that is missing.
+ */
+export async function loadBots(dir: string, names?: string[]): Promise<PreparedBot[]> {
+  const root = resolve(dir);
+  const found = new Map<string, string>();
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch (error) {
+    throw new ConnectBotError(ErrorCode.BotLoadFailed, `cannot read the bots folder ${root}`, {
+      cause: error,
+    });
+  }
+  for (const entry of entries.sort()) {
+    const path = join(root, entry);
+    const info = await stat(path);
+    if (info.isDirectory()) {
+      for (const index of ['index.ts', 'index.js', 'index.mjs']) {
+        const file = join(path, index);
+        if (await exists(file)) {
+          found.set(entry, file);
+          break;
+        }
+      }
+    } else {
+      const match = /^([a-z0-9][a-z0-9-]*)\.(ts|js|mjs)$/.exec(entry);
+      if (match && !entry.endsWith('.d.ts') && !entry.includes('.test.')) found.set(match[1]!, path);
+    }
+  }
+  const wanted = names ?? [...found.keys()];
+  const bots: PreparedBot[] = [];
+  for (const name of wanted) {
+    const file = found.get(name);
+    if (!file) throw new ConnectBotError(ErrorCode.BotLoadFailed, `no bot "${name}" in ${root}`);
+    let module: { default?: unknown };
+    try {
+      module = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    } catch (error) {
+      throw new ConnectBotError(
+        ErrorCode.BotLoadFailed,
+        `bot "${name}" failed to load: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (!isDefinition(module.default)) {
+      throw new ConnectBotError(
+        ErrorCode.BotLoadFailed,
+        `${file} must default-export defineBot({ name, displayName, setup })`,
+      );
+    }
+    if (module.default.name !== name) {
+      throw new ConnectBotError(
+        ErrorCode.BotLoadFailed,
+        `${file} defines bot "${module.default.name}", expected "${name}"`,
+      );
+    }
+    bots.push(prepareBot(module.default));
+  }
+  return bots;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,17 +1,35 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.js';
 import { startEmulator } from './emulator/index.js';
+import { ConnectBotError, ErrorCode } from './errors.js';
+import { startHost } from './host/start.js';
+import { createLogger } from './observability/logger.js';
+import { startLocalStack } from './playground/stack.js';
 
 const USAGE = `Usage: connect-bot <command> [options]
 
 Commands:
-  emulator   Run the local Amazon Connect chat emulator
-             --port <n>               port on 127.0.0.1 (default 0: any free port)
-             --on-chat-start <url>    POST the flow-Lambda event here when a chat starts
-             --on-chat-start-secret <s>  sent as "Authorization: Bearer <s>" with that event
-             --region <r>             region to report (default us-east-1)
+  start        Run the bot host (join endpoint + bots) against AWS or an endpoint from the config
+               --config <file>          extra JSON config, applied after config/default.json and config/<env>.json
+  join         Ask a running host to join a chat
+               --contact-id <id>        (required)
+               --instance-id <id>       default: $CONNECT_BOT_INSTANCE_ID
+               --bot <name>             default: the host's default bot
+               --attribute <k=v>        contact attribute passed to the bot (repeatable)
+               --url <url>              join endpoint; default $CONNECT_BOT_JOIN_URL or http://127.0.0.1:8080/join
+               --secret <s>             default: $CONNECT_BOT_JOIN_SECRET
+  emulator     Run the local Amazon Connect chat emulator
+               --port <n>               port on 127.0.0.1 (default 0: any free port)
+               --on-chat-start <url>    POST the flow-Lambda event here when a chat starts
+               --on-chat-start-secret <s>  sent as "Authorization: Bearer <s>" with that event
+               --region <r>             region to report (default us-east-1)
+  playground   The local stack without AWS: emulator + host with the bots in bots/ (what npm start runs)
 `;
 
-/** Writes a line to stderr: stdout carries only the machine-readable ready line. */
+class UsageError extends Error {}
+
+/** Writes a line to stderr; stdout carries machine-readable lines. */
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -33,6 +51,10 @@ function untilSignal(stop: () => Promise<void>): void {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+function ready(details: Record<string, unknown>): void {
+  process.stdout.write(`connect-bot ready ${JSON.stringify(details)}\n`);
 }
 
 async function emulatorCommand(args: string[]): Promise<void> {
@@ -68,13 +90,85 @@ async function emulatorCommand(args: string[]): Promise<void> {
   untilSignal(() => emulator.close());
 }
 
-class UsageError extends Error {}
+async function startCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  const config = await loadConfig(values.config ? { file: values.config } : {});
+  const logger = createLogger({
+    level: config.log.level,
+    ...(config.log.pretty !== undefined ? { pretty: config.log.pretty } : {}),
+  });
+  const running = await startHost(config, { logger });
+  ready({ joinUrl: running.joinUrl, region: config.aws.region, bots: [...running.host.bots.keys()] });
+  untilSignal(() => running.stop());
+}
+
+async function joinCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'contact-id': { type: 'string' },
+      'instance-id': { type: 'string' },
+      bot: { type: 'string' },
+      attribute: { type: 'string', multiple: true },
+      url: { type: 'string' },
+      secret: { type: 'string' },
+    },
+  });
+  const contactId = values['contact-id'];
+  const instanceId = values['instance-id'] ?? process.env.CONNECT_BOT_INSTANCE_ID;
+  if (!contactId) throw new UsageError('--contact-id is required');
+  if (!instanceId) throw new UsageError('--instance-id (or CONNECT_BOT_INSTANCE_ID) is required');
+  const attributes: Record<string, string> = {};
+  for (const pair of values.attribute ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`--attribute must be key=value: ${pair}`);
+    attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const url = values.url ?? process.env.CONNECT_BOT_JOIN_URL ?? 'http://127.0.0.1:8080/join';
+  const secret = values.secret ?? process.env.CONNECT_BOT_JOIN_SECRET;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+    body: JSON.stringify({ instanceId, contactId, ...(values.bot ? { bot: values.bot } : {}), attributes }),
+  });
+  const body = await response.text();
+  process.stdout.write(`${body}\n`);
+  if (!response.ok) process.exitCode = 1;
+}
+
+async function playgroundCommand(): Promise<void> {
+  const logger = createLogger({ level: (process.env.CONNECT_BOT_LOG_LEVEL as 'info' | undefined) ?? 'info' });
+  const stack = await startLocalStack({ logger });
+  const { endpoint } = stack.ready;
+  ready(stack.ready);
+  log(`
+connect-bot is running locally, no AWS account needed.
+  Emulator:       ${endpoint}
+  Join endpoint:  ${stack.ready.joinUrl}
+  Bots:           ${[...stack.running.host.bots.keys()].join(', ')}
+
+Start a chat (the simulated contact flow invites the bot named in "bot"):
+  curl -s -X POST ${endpoint}/_emulator/chats -d '{"attributes":{"bot":"faq"}}'
+Talk as the customer:
+  curl -s -X POST ${endpoint}/_emulator/contacts/<contactId>/messages -d '{"content":"shipping"}'
+Read the chat, and the flow's outcome once the bot hands off:
+  curl -s ${endpoint}/_emulator/contacts/<contactId>/transcript
+  curl -s ${endpoint}/_emulator/contacts/<contactId>
+Ctrl-C stops everything.`);
+  untilSignal(() => stack.stop());
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'emulator':
       return emulatorCommand(rest);
+    case 'start':
+      return startCommand(rest);
+    case 'join':
+      return joinCommand(rest);
+    case 'playground':
+      return playgroundCommand();
     case undefined:
     case 'help':
     case '--help':
@@ -89,6 +183,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     log(`connect-bot: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (error instanceof ConnectBotError && error.code === ErrorCode.ConfigInvalid) {
+    log(`connect-bot: ${error.message}`);
     process.exit(2);
   }
   log(`connect-bot: ${(error as Error).stack ?? String(error)}`);

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import { type Config, configSchema } from './schema.js';
+
+/**
+ * Environment variables and the config keys they set. Values that look like numbers or booleans are read
+ * as such; the schema reports anything else.
+ */
+export const ENVIRONMENT_VARIABLES: Readonly<Record<string, string>> = {
+  CONNECT_BOT_REGION: 'aws.region',
+  AWS_REGION: 'aws.region',
+  CONNECT_BOT_ENDPOINT: 'aws.endpoint',
+  CONNECT_BOT_BOTS_DIR: 'bots.dir',
+  CONNECT_BOT_DEFAULT_BOT: 'bots.default',
+  CONNECT_BOT_JOIN_HOST: 'join.host',
+  CONNECT_BOT_JOIN_PORT: 'join.port',
+  CONNECT_BOT_JOIN_SECRET: 'join.secret',
+  CONNECT_BOT_HANDLER_TIMEOUT_MS: 'handlers.timeoutMs',
+  CONNECT_BOT_MAX_CHATS: 'host.maxChats',
+  CONNECT_BOT_QUOTAS_ENABLED: 'quotas.enabled',
+  CONNECT_BOT_ON_SHUTDOWN: 'shutdown.onShutdown',
+  CONNECT_BOT_DRAIN_TIMEOUT_MS: 'shutdown.drainTimeoutMs',
+  CONNECT_BOT_LOG_LEVEL: 'log.level',
+  CONNECT_BOT_METRICS_HOST: 'metrics.host',
+  CONNECT_BOT_METRICS_PORT: 'metrics.port',
+};
+
+export interface LoadConfigOptions {
+  /** An extra JSON file, applied after `config/default.json` and `config/<env>.json`. */
+  file?: string;
+  /** Folder holding `default.json` and `<env>.json`. Default `<cwd>/config`. */
+  dir?: string;
+  /** Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Applied last (tests, the playground). */
+  overrides?: Record<string, unknown>;
+}
+
+type Tree = Record<string, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Tree, layer: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    out[key] = isTree(value) && isTree(out[key]) ? merge(out[key] as Tree, value) : value;
+  }
+  return out;
+}
+
+async function readLayer(path: string, required: boolean, problems: string[]): Promise<Tree> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (required || (error as NodeJS.ErrnoException).code !== 'ENOENT')
+      problems.push(`${path}: cannot be read`);
+    return {};
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!isTree(value)) {
+      problems.push(`${path}: must contain a JSON object`);
+      return {};
+    }
+    return value;
+  } catch (error) {
+    problems.push(`${path}: invalid JSON (${(error as Error).message})`);
+    return {};
+  }
+}
+
+function envLayer(env: Record<string, string | undefined>): Tree {
+  let tree: Tree = {};
+  // AWS_REGION is a fallback: CONNECT_BOT_REGION wins when both are set.
+  const names = Object.keys(ENVIRONMENT_VARIABLES).sort((a, b) =>
+    a === 'AWS_REGION' ? -1 : b === 'AWS_REGION' ? 1 : 0,
+  );
+  for (const name of names) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value: unknown = /^-?\d+$/.test(raw)
+      ? Number(raw)
+      : raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw;
+    const path = ENVIRONMENT_VARIABLES[name]!.split('.');
+    const leaf: Tree = { [path.at(-1)!]: value };
+    const layer = path.slice(0, -1).reduceRight<Tree>((child, key) => ({ [key]: child }), leaf);
+    tree = merge(tree, layer);
+  }
+  return tree;
+}
+
+/**
+ * Loads and validates the configuration. An invalid configuration is one `CB_CONFIG_INVALID` error whose
+ * message lists every problem, one per line.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const env = options.env ?? process.env;
+  const dir = resolve(options.dir ?? join(process.cwd(), 'config'));
+  const problems: string[] = [];
+  const environment = env.CONNECT_BOT_ENV ?? env.NODE_ENV;
+  let tree = await readLayer(join(dir, 'default.json'), false, problems);
+  if (environment) tree = merge(tree, await readLayer(join(dir, `${environment}.json`), false, problems));
+  if (options.file) tree = merge(tree, await readLayer(resolve(options.file), true, problems));
+  tree = merge(tree, envLayer(env));
+  if (options.overrides) tree = merge(tree, options.overrides);
+  const joinSection = isTree(tree.join) ? tree.join : {};
+  if (!joinSection.secret && joinSection.allowUnauthenticated !== true) {
+    problems.push('join.secret: required (or set join.allowUnauthenticated: true for local development)');
+  }
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConnectBotError(
+      ErrorCode.ConfigInvalid,
+      `invalid configuration:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const rate = z.object({ rate: z.number().positive(), burst: z.number().positive() }).strict();
+
+/**
+ * The configuration of `connect-bot start`. Every key is documented in the README ("Configuration"); layers
+ * are merged in this order: defaults, `config/default.json`, `config/<env>.json`, `--config <file>`,
+ * environment variables.
+ */
+export const configSchema = z
+  .object({
+    aws: z
+      .object({
+        /** Region of the Connect instance. */
+        region: z.string().min(1).default('us-east-1'),
+        /** Endpoint override for both Connect services (the local emulator). Unset: real AWS. */
+        endpoint: z.url().optional(),
+        requestTimeoutMs: positiveInt.default(10_000),
+        connectionTimeoutMs: positiveInt.default(3000),
+        maxSockets: positiveInt.default(50),
+        /** Retries of throttled, 5xx and network-failed calls. */
+        retries: z.number().int().min(0).max(20).default(4),
+      })
+      .strict()
+      .prefault({}),
+    bots: z
+      .object({
+        /** Folder with bot plugins (`<name>/index.ts` or `<name>.ts`). */
+        dir: z.string().min(1).default('bots'),
+        /** Load only these bots. Default: every bot in `dir`. */
+        enabled: z.array(z.string().min(1)).min(1).optional(),
+        /** Bot for joins that name none. */
+        default: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    join: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Shared secret callers send as `Authorization: Bearer <secret>`. At least 16 characters. */
+        secret: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** Accept joins without a secret. Local development only. */
+        allowUnauthenticated: z.boolean().default(false),
+        bodyLimitBytes: positiveInt.default(64 * 1024),
+        /** A join must complete within this (the flow's Lambda block allows at most 8 s). */
+        timeoutMs: positiveInt.max(7500).default(6000),
+      })
+      .strict()
+      .prefault({}),
+    handlers: z
+      .object({
+        timeoutMs: positiveInt.default(30_000),
+        maxQueueDepth: positiveInt.default(100),
+        concurrency: positiveInt.default(500),
+      })
+      .strict()
+      .prefault({}),
+    host: z
+      .object({
+        /** Chats held at once; beyond it joins are refused and /readyz reports 503. */
+        maxChats: positiveInt.default(5000),
+        /** Bot display name override; default: each bot's own displayName. */
+      })
+      .strict()
+      .prefault({}),
+    quotas: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Per-bucket overrides of Connect's default quotas, e.g. `{ "SendMessageOrEvent": { "rate": 20, "burst": 30 } }`. */
+        rates: z.record(z.string(), rate).default({}),
+        throttlePauseMs: positiveInt.default(1000),
+        maxThrottlePauseMs: positiveInt.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    session: z
+      .object({
+        heartbeatIntervalMs: positiveInt,
+        pingEveryHeartbeats: positiveInt,
+        subscribeAckTimeoutMs: positiveInt,
+        subscribeResends: z.number().int().min(0),
+        openTimeoutMs: positiveInt,
+        urlMaxAgeMs: positiveInt,
+        rotationMarginMs: positiveInt,
+        maxSocketAgeMs: positiveInt,
+        rotationFloorMs: positiveInt,
+        tokenRefreshMarginMs: positiveInt,
+        tokenRefreshFloorMs: positiveInt,
+        invalidExpiryRetryMs: positiveInt,
+        reconnectMinDelayMs: positiveInt,
+        reconnectMaxDelayMs: positiveInt,
+        joinWindowMs: positiveInt,
+        dedupeWindow: positiveInt,
+      })
+      .partial()
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({
+        onShutdown: z.enum(['handoff', 'leave', 'keep']).default('handoff'),
+        drainTimeoutMs: positiveInt.default(10_000),
+        handoffAttributes: z.record(z.string(), z.string()).default({ botShutdown: 'true' }),
+        /** With `keep`: write the kept chats' snapshots (secrets!) to this file, mode 0600. */
+        keepFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Pretty output. Default: on a TTY outside production. */
+        pretty: z.boolean().optional(),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

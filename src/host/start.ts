@@ -1,0 +1,95 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import { TokenBucketLimiter } from '../connect/quotas.js';
+import type { Logger } from '../observability/log-types.js';
+import { ChatClient } from '../session/client.js';
+import { BotHost } from './host.js';
+import { JoinServer } from './join-server.js';
+import { loadBots, type PreparedBot } from './registry.js';
+
+export interface RunningHost {
+  host: BotHost;
+  client: ChatClient;
+  server: JoinServer;
+  limiter: TokenBucketLimiter | undefined;
+  joinUrl: string;
+  /** Graceful shutdown: stop joins, drain, apply `shutdown.onShutdown`, close the endpoint. */
+  stop(): Promise<void>;
+}
+
+/** Builds and starts everything `connect-bot start` runs, from a validated configuration. */
+export async function startHost(
+  config: Config,
+  options: {
+    logger: Logger;
+    bots?: PreparedBot[];
+    credentials?: ConstructorParameters<typeof ChatClient>[0]['credentials'];
+  },
+): Promise<RunningHost> {
+  const { logger } = options;
+  const bots = options.bots ?? (await loadBots(config.bots.dir, config.bots.enabled));
+  const limiter = config.quotas.enabled
+    ? new TokenBucketLimiter({
+        rates: config.quotas.rates,
+        throttlePauseMs: config.quotas.throttlePauseMs,
+        maxThrottlePauseMs: config.quotas.maxThrottlePauseMs,
+      })
+    : undefined;
+  const { dedupeWindow, ...timings } = config.session;
+  const client = new ChatClient({
+    region: config.aws.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    requestTimeoutMs: config.aws.requestTimeoutMs,
+    connectionTimeoutMs: config.aws.connectionTimeoutMs,
+    maxSockets: config.aws.maxSockets,
+    retry: { retries: config.aws.retries },
+    timings,
+    ...(dedupeWindow ? { dedupeWindow } : {}),
+    ...(limiter ? { rateLimiter: limiter } : {}),
+    logger,
+  });
+  const host = new BotHost({
+    client,
+    bots,
+    ...(config.bots.default ? { defaultBot: config.bots.default } : {}),
+    handlerTimeoutMs: config.handlers.timeoutMs,
+    maxQueueDepth: config.handlers.maxQueueDepth,
+    concurrency: config.handlers.concurrency,
+    maxChats: config.host.maxChats,
+    joinTimeoutMs: config.join.timeoutMs,
+    onShutdown: config.shutdown.onShutdown,
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    handoffAttributes: config.shutdown.handoffAttributes,
+    logger,
+  });
+  const server = new JoinServer(host, {
+    host: config.join.host,
+    port: config.join.port,
+    ...(config.join.secret ? { secret: config.join.secret } : {}),
+    allowUnauthenticated: config.join.allowUnauthenticated,
+    bodyLimitBytes: config.join.bodyLimitBytes,
+    logger,
+  });
+  const joinUrl = await server.listen();
+  if (!config.join.secret)
+    logger.warn({ event: 'insecure' }, 'the join endpoint accepts unauthenticated requests');
+  logger.info({ event: 'start', joinUrl, bots: bots.map((b) => b.name) }, 'bot host started');
+  return {
+    host,
+    client,
+    server,
+    limiter,
+    joinUrl,
+    async stop() {
+      const closing = server.close();
+      const result = await host.stop();
+      if (result.mode === 'keep' && config.shutdown.keepFile && result.snapshots.length > 0) {
+        await writeFile(config.shutdown.keepFile, JSON.stringify(result.snapshots), { mode: 0o600 });
+        await chmod(config.shutdown.keepFile, 0o600);
+      }
+      limiter?.close();
+      await closing;
+    },
+  };
+}

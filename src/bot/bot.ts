@@ -85,13 +85,19 @@ export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
     return this;
   }
 
-  /** @internal Runs the right middleware for `ctx`; errors go to the error handler, never upwards. */
-  async handle(ctx: Context<S>): Promise<void> {
+  /**
+   * @internal Runs the right middleware for `ctx`. Errors go to the error handler, never upwards; the
+   * error is also returned so the host can count it.
+   */
+  async handle(ctx: Context<S>): Promise<BotError<Context<S>> | undefined> {
     const tree = ctx.kind === 'join' ? this.joinHooks : ctx.kind === 'end' ? this.endHooks : this;
     try {
       await run(tree.middleware(), ctx);
+      return undefined;
     } catch (error) {
-      await this.report(new BotError(error, ctx));
+      const failure = new BotError(error, ctx);
+      await this.report(failure);
+      return failure;
     }
   }
 

@@ -167,11 +167,20 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     if (entry.item && this.processed.has(entry.item.Id)) return;
     const ctx = this.context(entry);
     const started = performance.now();
+    let timedOutAlready = false;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.handlerTimeoutMs);
     });
-    const result = await Promise.race([this.bot.handle(ctx).then(() => 'done' as const), timedOut]);
+    const handled = this.bot.handle(ctx).then((error) => {
+      if (error && !timedOutAlready) {
+        this.stats.errors++;
+        this.options.onHandlerError(this, error);
+      }
+      return 'done' as const;
+    });
+    const result = await Promise.race([handled, timedOut]);
+    timedOutAlready = result === 'timeout';
     clearTimeout(timer);
     if (entry.item) this.processed.add(entry.item.Id);
     this.stats.handled++;

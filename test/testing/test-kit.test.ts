@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineBot } from '../../src/index.js';
+import { closeAllTestChats, ExpectationError, testChat } from '../../src/testing/index.js';
+
+afterEach(closeAllTestChats);
+
+const greeter = defineBot<{ count: number }>({
+  name: 'greeter',
+  displayName: 'Greeter',
+  sessionDefaults: () => ({ count: 0 }),
+  setup(bot) {
+    bot.hears(/^hi$/i, (ctx) => ctx.reply(`hello ${ctx.contact.attributes.lang ?? '?'}`));
+    bot.hears('count', (ctx) => ctx.reply(String(++ctx.session.count)));
+    bot.hears('boom', () => {
+      throw new Error('kaboom');
+    });
+    bot.hears('bye', (ctx) => ctx.handoff({ intent: 'billing' }));
+    bot.hears('end', (ctx) => ctx.end());
+  },
+});
+
+describe('testChat', () => {
+  it('drives a conversation with attributes and per-chat state', async () => {
+    const chat = await testChat(greeter, { attributes: { lang: 'en' } });
+    await chat.say('hi');
+    expect(await chat.expectReply(/hello/i)).toBe('hello en');
+    await chat.say('count');
+    await chat.expectReply('1');
+    await chat.say('count');
+    await chat.expectReply('2');
+    await chat.say('bye');
+    await chat.expectHandoff({ intent: 'billing' });
+    expect(chat.replies).toEqual(['hello en', '1', '2']);
+  });
+
+  it('keeps state per chat', async () => {
+    const [a, b] = await Promise.all([testChat(greeter), testChat(greeter)]);
+    await a!.say('count');
+    await a!.expectReply('1');
+    await b!.say('count');
+    await b!.expectReply('1');
+  });
+
+  it('fails with what the bot said instead', async () => {
+    const chat = await testChat(greeter, { attributes: { lang: 'fr' } });
+    await chat.say('hi');
+    const error = await chat.expectReply(/bonjour/).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExpectationError);
+    expect((error as Error).message).toBe('Expected the bot to reply /bonjour/, but it said "hello fr"');
+  });
+
+  it('fails with a useful message when the bot says nothing, naming handler errors', async () => {
+    const chat = await testChat(greeter, { timeoutMs: 400 });
+    await chat.say('boom');
+    const error = await chat.expectReply('anything').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /^Expected the bot to reply "anything", but it said nothing within 400 ms\. Replies so far: \[\]\. Handler errors: CB_HANDLER_FAILED: kaboom$/,
+    );
+  });
+
+  it('reports a handoff with the wrong attributes', async () => {
+    const chat = await testChat(greeter);
+    await chat.say('bye');
+    const error = await chat.expectHandoff({ intent: 'sales' }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /Expected a handoff with \{"intent":"sales"\}, but the bot set .*"intent":"billing"/,
+    );
+  });
+
+  it('reports a missing handoff', async () => {
+    const chat = await testChat(greeter, { timeoutMs: 300 });
+    await chat.say('count');
+    const error = await chat.expectHandoff().catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/still in the chat after 300 ms\. Its replies: \["1"\]/);
+  });
+
+  it('sees the chat end', async () => {
+    const chat = await testChat(greeter);
+    await chat.say('end');
+    await chat.expectEnded();
+  });
+});

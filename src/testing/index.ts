@@ -74,7 +74,7 @@ export class TestChat {
   constructor(
     readonly emulator: Emulator,
     readonly contactId: string,
-    private readonly host: BotHost,
+    host: BotHost,
     private readonly teardown: () => Promise<void>,
     private readonly timeoutMs: number,
   ) {

@@ -1,0 +1,122 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { runCli } from '../support/spawn.js';
+import { waitUntil } from '../support/wait.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'connect-bot-cli-'));
+});
+
+describe('connect-bot start', () => {
+  it('refuses an invalid configuration with exit code 2, listing every problem', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify({ join: { port: 'eighty' }, handlers: { timeoutMs: -1 }, surprise: true }),
+    );
+    const cli = runCli(['start', '--config', file], { env: { CONNECT_BOT_ON_SHUTDOWN: 'explode' } });
+    expect(await cli.exit()).toBe(2);
+    const output = cli.stderr.join('\n');
+    for (const problem of [
+      'join.secret: required',
+      'join.port:',
+      'handlers.timeoutMs:',
+      'shutdown.onShutdown:',
+      'Unrecognized key: "surprise"',
+    ]) {
+      expect(output).toContain(problem);
+    }
+    expect(cli.stdout.some((line) => line.startsWith('connect-bot ready'))).toBe(false);
+  });
+
+  describe('against the emulator', () => {
+    let emulator: Emulator;
+    beforeAll(async () => {
+      emulator = await startEmulator();
+    });
+    afterAll(() => emulator.close());
+
+    it('starts, joins through `connect-bot join`, talks, and hands off on SIGTERM', async () => {
+      const secret = 'cli-test-secret-0123456789';
+      const file = join(dir, 'good.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          aws: { endpoint: emulator.endpoint, region: emulator.region },
+          join: { port: 0, secret },
+          bots: { enabled: ['echo', 'faq'], default: 'faq' },
+          log: { level: 'info', pretty: false },
+        }),
+      );
+      // The Connect API is SigV4-signed: the default credential chain reads these (the emulator ignores them).
+      const env = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+      const host = runCli(['start', '--config', file], { env });
+      const ready = JSON.parse(
+        (await host.line('connect-bot ready ')).slice('connect-bot ready '.length),
+      ) as {
+        joinUrl: string;
+        bots: string[];
+      };
+      expect(ready.bots).toEqual(['echo', 'faq']);
+
+      const chat = emulator.startChat();
+      const joinCli = runCli([
+        'join',
+        '--url',
+        ready.joinUrl,
+        '--secret',
+        secret,
+        '--instance-id',
+        emulator.instanceId,
+        '--contact-id',
+        chat.contactId,
+        '--bot',
+        'echo',
+        '--attribute',
+        'lang=en',
+      ]);
+      expect(await joinCli.exit()).toBe(0);
+      expect(JSON.parse(joinCli.stdout.join(''))).toMatchObject({ status: 'success', bot: 'echo' });
+
+      emulator.say(chat.contactId, 'ping');
+      await waitUntil(
+        () =>
+          emulator
+            .transcript(chat.contactId)
+            .some((i) => i.ParticipantRole === 'CUSTOM_BOT' && i.Content === 'ping'),
+        'the echo',
+      );
+
+      host.child.kill('SIGTERM');
+      expect(await host.exit()).toBe(0);
+      expect(emulator.outcome(chat.contactId).wait).toMatchObject({
+        result: 'BotParticipantDisconnected',
+        attributes: { botShutdown: 'true' },
+      });
+      // Logs are JSON lines on stdout and never carry credentials.
+      const logs = host.stdout.filter((line) => line.startsWith('{'));
+      expect(logs.length).toBeGreaterThan(0);
+      expect(logs.join('\n')).not.toContain(secret);
+    }, 60_000);
+
+    it('`connect-bot join` exits 1 and prints the coded error when the host refuses', async () => {
+      const cli = runCli([
+        'join',
+        '--url',
+        'http://127.0.0.1:1/join',
+        '--instance-id',
+        'i',
+        '--contact-id',
+        'c',
+      ]);
+      expect(await cli.exit()).not.toBe(0);
+      const usage = runCli(['join', '--instance-id', 'i']);
+      expect(await usage.exit()).toBe(2);
+      expect(usage.stderr.join('\n')).toContain('--contact-id is required');
+    });
+  });
+});

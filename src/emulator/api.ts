@@ -263,6 +263,10 @@ export function apiRoutes(state: ChatState): Route[] {
           // Real service behaviour (chatjs #19): FORWARD needs a StartPosition.
           throw invalidParameter('participant', 'Validation exception due to invalid parameter');
         }
+        // An empty page with a NextToken would make the SDK paginator loop: MaxResults 0 ends the scan.
+        if (maxResults === 0) {
+          return { InitialContactId: state.contact(participant!.contactId).initialContactId, Transcript: [] };
+        }
         const resume = nextToken ? decodeCursor(nextToken) : undefined;
         const page = state.transcript(participant!, contactId, {
           maxResults,

@@ -121,6 +121,7 @@ export class EmulatorFaults {
   /** Changes lifetimes and windows for everything issued from now on (e.g. a ConnectionToken Expiry of seconds). */
   setTimings(timings: Partial<Timings>): void {
     Object.assign(this.emulator.timings, timings);
+    if (timings.idleSocketTimeoutMs !== undefined) this.emulator.gateway.restartSweep();
   }
 
   /** The next `duplicate` pushes go out twice; the next `reorder` pushes swap with the push after them. */

@@ -259,6 +259,12 @@ export class Gateway implements PushTarget {
     conn.timers.add(handle);
   }
 
+  /** Re-arms the idle sweep, e.g. after the idle timeout changed. */
+  restartSweep(): void {
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.scheduleSweep();
+  }
+
   private scheduleSweep(): void {
     const every = Math.min(5000, Math.max(100, this.state.timings.idleSocketTimeoutMs / 4));
     this.sweepTimer = this.clock.setTimeout(() => {

@@ -632,8 +632,9 @@ export class ChatState extends EventEmitter<StateEvents> {
   }
 
   /**
-   * ClientToken idempotency, scoped to (participant, operation, token, content). Scoping by content keeps chatjs
-   * 5's constant receipt tokens ("INCOMING_READ_RECEIPT" for every message) from colliding (chatjs-probe §4.1).
+   * ClientToken idempotency, scoped to (participant, operation, token): a repeat returns the first result, as
+   * AWS idempotency tokens do, even if the content differs. Events are also scoped by content, so chatjs 5's
+   * constant receipt tokens ("INCOMING_READ_RECEIPT" for every message) do not collide (chatjs-probe §4.1).
    */
   private idempotent<T>(
     contact: Contact,
@@ -643,13 +644,8 @@ export class ChatState extends EventEmitter<StateEvents> {
     run: () => T,
   ): T {
     if (!input.clientToken) return run();
-    const key = JSON.stringify([
-      participant.participantId,
-      operation,
-      input.clientToken,
-      input.contentType,
-      input.content,
-    ]);
+    const scope = operation === 'event' ? [input.contentType, input.content] : [];
+    const key = JSON.stringify([participant.participantId, operation, input.clientToken, ...scope]);
     const cache = this.internalOf(contact).idempotency;
     if (cache.has(key)) return cache.get(key) as T;
     const result = run();

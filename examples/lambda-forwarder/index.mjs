@@ -1,0 +1,27 @@
+// Amazon Connect "Invoke AWS Lambda function" block → connect-bot's join endpoint.
+// Runtime: Node.js 20+. Environment: JOIN_URL (https://your-host/join), JOIN_SECRET, optional TIMEOUT_MS.
+// Set the block's timeout to 8 s; the host answers once the bot is connected (within its join timeout, 6 s).
+const url = process.env.JOIN_URL;
+const secret = process.env.JOIN_SECRET;
+const timeoutMs = Number(process.env.TIMEOUT_MS ?? 7500);
+
+export const handler = async (event) => {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify(event), // the ContactFlowEvent, unchanged
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = await response.json();
+    // The flow reads $.External.*: a flat map of strings.
+    return {
+      status: body.status === 'success' ? 'success' : 'error',
+      participantId: body.participantId ?? '',
+      code: body.code ?? '',
+    };
+  } catch (error) {
+    console.error('join forward failed', error.name);
+    return { status: 'error', participantId: '', code: 'FORWARD_FAILED' };
+  }
+};

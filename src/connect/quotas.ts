@@ -1,3 +1,4 @@
+import { EventEmitter } from 'eventemitter3';
 import type { RateLimiter } from './caller.js';
 
 /** A token bucket: `rate` calls per second on average, bursts of up to `burst`. */
@@ -33,8 +34,14 @@ export interface TokenBucketOptions {
   throttlePauseMs?: number;
   /** Longest pause after repeated 429s. Default 30 000 ms. */
   maxThrottlePauseMs?: number;
-  /** Called when a call had to wait for its bucket (for metrics). */
-  onWait?: (bucket: string, waitedMs: number) => void;
+}
+
+/** Typed events of a {@link TokenBucketLimiter}, for metrics. */
+export interface TokenBucketEvents {
+  /** A call waited `waitedMs` for a token of `bucket`. */
+  wait: [bucket: string, waitedMs: number];
+  /** The service answered 429; `bucket` is paused for `pauseMs`. */
+  throttled: [bucket: string, pauseMs: number];
 }
 
 interface Waiter {
@@ -64,7 +71,7 @@ interface Bucket {
  * @example
  * const client = new ChatClient({ region, rateLimiter: new TokenBucketLimiter() });
  */
-export class TokenBucketLimiter implements RateLimiter {
+export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implements RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly rates: Record<string, QuotaRate>;
   private readonly minPause: number;
@@ -72,7 +79,8 @@ export class TokenBucketLimiter implements RateLimiter {
   /** Total time callers spent waiting, per bucket name (ms). */
   readonly waited = new Map<string, number>();
 
-  constructor(private readonly options: TokenBucketOptions = {}) {
+  constructor(options: TokenBucketOptions = {}) {
+    super();
     this.rates = { ...DEFAULT_QUOTAS, ...options.rates };
     this.minPause = options.throttlePauseMs ?? 1000;
     this.maxPause = options.maxThrottlePauseMs ?? 30_000;
@@ -109,6 +117,7 @@ export class TokenBucketLimiter implements RateLimiter {
     bucket.lastThrottleAt = now;
     bucket.pausedUntil = now + bucket.pauseMs;
     bucket.tokens = 0;
+    this.emit('throttled', bucket.name, bucket.pauseMs);
     if (bucket.waiters.length > 0) this.schedule(bucket);
   }
 
@@ -178,7 +187,7 @@ export class TokenBucketLimiter implements RateLimiter {
       if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
       const waitedMs = performance.now() - waiter.enqueuedAt;
       this.waited.set(bucket.name, (this.waited.get(bucket.name) ?? 0) + waitedMs);
-      this.options.onWait?.(bucket.name, waitedMs);
+      this.emit('wait', bucket.name, waitedMs);
       waiter.resolve();
     }
     if (bucket.waiters.length > 0) this.schedule(bucket);

@@ -292,6 +292,14 @@ export class Emulator {
     else this.state.endContact(contact, 'stopped');
   }
 
+  /**
+   * Every token the emulator has issued (ParticipantTokens, ConnectionTokens, websocket AuthTokens), so tests
+   * can prove that none of them ever reaches a log.
+   */
+  secrets(): string[] {
+    return [...this.state.issuedSecrets];
+  }
+
   /** The sockets a participant has open. */
   sockets(ref: ParticipantRef): SocketInfo[] {
     return this.gateway.socketsOf(this.participant(ref).participantId);

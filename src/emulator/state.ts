@@ -263,7 +263,7 @@ export class ChatState extends EventEmitter<StateEvents> {
     const now = this.clock.now();
     const response: ReturnType<ChatState['createConnection']> = {};
     if (input.websocket) {
-      const token = newSecret();
+      const token = this.issue();
       this.pruneWebsocketTokens(now);
       this.websocketTokens.set(token, { participant, issuedAt: now });
       response.Websocket = {
@@ -272,7 +272,7 @@ export class ChatState extends EventEmitter<StateEvents> {
       };
     }
     if (input.credentials) {
-      const token = newSecret();
+      const token = this.issue();
       const expiry = now + this.timings.connectionTokenTtlMs;
       for (const [old, oldExpiry] of participant.connectionTokens) {
         if (oldExpiry <= now) {
@@ -290,6 +290,16 @@ export class ChatState extends EventEmitter<StateEvents> {
       this.emit('participant', contact, participant);
     }
     return response;
+  }
+
+  /** Every bearer secret issued (participant, connection and websocket tokens), newest last; bounded. */
+  readonly issuedSecrets: string[] = [];
+
+  private issue(): string {
+    const secret = newSecret();
+    this.issuedSecrets.push(secret);
+    if (this.issuedSecrets.length > 10_000) this.issuedSecrets.shift();
+    return secret;
   }
 
   /** The participant a ParticipantToken belongs to, without any check. */
@@ -589,7 +599,7 @@ export class ChatState extends EventEmitter<StateEvents> {
       contactId: contact.contactId,
       role,
       displayName,
-      participantToken: newSecret(),
+      participantToken: this.issue(),
       state,
       createdAt: this.clock.now(),
       connectionTokens: new Map(),

@@ -34,6 +34,8 @@ export interface HostedChatOptions {
   onIdle: (chat: HeldChat) => void;
   /** Called for every handler failure or timeout, after the bot's own error handler. */
   onHandlerError: (chat: HeldChat, error: ConnectBotError) => void;
+  /** Called for every item from another participant (before queueing). */
+  onReceived: (chat: HeldChat, item: ChatItem) => void;
   /** Called after each handler run. */
   onHandled: (chat: HeldChat, kind: UpdateKind, durationMs: number, timedOut: boolean) => void;
 }
@@ -90,7 +92,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
       attributes: Object.freeze({ ...attributes }),
     };
     this.state = state;
-    this.log = options.logger.child({ bot: bot.name });
+    this.log = options.logger.child({
+      contactId: session.contactId,
+      participantId: session.participantId,
+      bot: bot.name,
+    });
     session.on('item', (item) => this.onItem(item));
     session.on('ended', (reason) => this.onEnded(reason));
   }
@@ -123,6 +129,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     if (this.session.isOwn(item) || (item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT'))
       return;
     if (this.processed.has(item.Id)) return;
+    this.options.onReceived(this, item);
     this.enqueue({ kind: kindOf(item), item }, false);
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/log-types.js';
 import type { ChatClient } from '../session/client.js';
+import type { ChatItem } from '../session/items.js';
 import type { EndReason, SessionSnapshot } from '../session/session.js';
 import type { HeldChat, HostedChatOptions } from './chat.js';
 import type { PreparedBot } from './registry.js';
@@ -60,6 +61,7 @@ export interface BotHostEvents {
   joinFailed: [request: JoinRequest, error: ConnectBotError, durationMs: number];
   chatEnded: [chat: HeldChat, reason: EndReason];
   handled: [chat: HeldChat, kind: string, durationMs: number, timedOut: boolean];
+  received: [chat: HeldChat, item: ChatItem];
   handlerError: [chat: HeldChat, error: ConnectBotError];
   draining: [];
   stopped: [];
@@ -128,6 +130,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       onIdle: (chat) => this.onIdle(chat),
       onHandlerError: (chat, error) => this.emit('handlerError', chat, error),
       onHandled: (chat, kind, ms, timedOut) => this.emit('handled', chat, kind, ms, timedOut),
+      onReceived: (chat, item) => this.emit('received', chat, item),
     };
   }
 
@@ -138,6 +141,11 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   /** False while draining or stopped. */
   get isAccepting(): boolean {
     return this.accepting;
+  }
+
+  /** The most chats the host holds at once. */
+  get capacity(): number {
+    return this.options.maxChats;
   }
 
   /** True when joins would be refused for capacity. */
@@ -197,10 +205,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           ? error
           : new ConnectBotError(ErrorCode.ApiRefused, String(error), { cause: error });
       this.emit('joinFailed', request, failure, performance.now() - started);
-      this.log.warn(
-        { event: 'join-failed', contactId: request.contactId, code: failure.code },
-        'join failed',
-      );
+      this.log.warn({ event: 'join-failed', contactId: request.contactId, err: failure }, 'join failed');
       throw failure;
     } finally {
       this.joins.delete(request.contactId);
@@ -316,7 +321,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           await session.disconnect();
         } catch (error) {
           this.log.warn(
-            { event: 'shutdown-failed', contactId: chat.contactId, code: (error as ConnectBotError).code },
+            { event: 'shutdown-failed', contactId: chat.contactId, err: error },
             'could not release chat',
           );
           session.close();

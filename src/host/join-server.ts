@@ -122,7 +122,7 @@ export class JoinServer {
         error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.ApiRefused, String(error));
       const status = STATUS[failure.code] ?? 500;
       if (status >= 500)
-        this.options.logger?.warn({ event: 'join-request-failed', code: failure.code }, 'join failed');
+        this.options.logger?.warn({ event: 'join-request-failed', err: failure }, 'join failed');
       this.send(res, status, { status: 'error', code: failure.code, message: failure.message });
     }
   }

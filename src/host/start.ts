@@ -1,7 +1,9 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { TokenBucketLimiter } from '../connect/quotas.js';
+import { HealthServer } from '../observability/health.js';
 import type { Logger } from '../observability/log-types.js';
+import { HostMetrics } from '../observability/metrics.js';
 import { ChatClient } from '../session/client.js';
 import { BotHost } from './host.js';
 import { JoinServer } from './join-server.js';
@@ -12,7 +14,12 @@ export interface RunningHost {
   client: ChatClient;
   server: JoinServer;
   limiter: TokenBucketLimiter | undefined;
+  metrics: HostMetrics;
+  /** The metrics and health server, when `metrics.enabled`. */
+  health: HealthServer | undefined;
   joinUrl: string;
+  /** Base URL of /metrics, /livez and /readyz, when `metrics.enabled`. */
+  metricsUrl: string | undefined;
   /** Graceful shutdown: stop joins, drain, apply `shutdown.onShutdown`, close the endpoint. */
   stop(): Promise<void>;
 }
@@ -63,6 +70,11 @@ export async function startHost(
     handoffAttributes: config.shutdown.handoffAttributes,
     logger,
   });
+  const metrics = new HostMetrics(host, client, limiter);
+  const health = config.metrics.enabled
+    ? new HealthServer(host, metrics, { host: config.metrics.host, port: config.metrics.port })
+    : undefined;
+  const metricsUrl = await health?.listen();
   const server = new JoinServer(host, {
     host: config.join.host,
     port: config.join.port,
@@ -72,15 +84,19 @@ export async function startHost(
     logger,
   });
   const joinUrl = await server.listen();
+  health?.markStarted();
   if (!config.join.secret)
     logger.warn({ event: 'insecure' }, 'the join endpoint accepts unauthenticated requests');
-  logger.info({ event: 'start', joinUrl, bots: bots.map((b) => b.name) }, 'bot host started');
+  logger.info({ event: 'start', joinUrl, metricsUrl, bots: bots.map((b) => b.name) }, 'bot host started');
   return {
     host,
     client,
     server,
     limiter,
+    metrics,
+    health,
     joinUrl,
+    metricsUrl,
     async stop() {
       const closing = server.close();
       const result = await host.stop();
@@ -90,6 +106,7 @@ export async function startHost(
       }
       limiter?.close();
       await closing;
+      await health?.close();
     },
   };
 }

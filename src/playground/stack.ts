@@ -8,7 +8,14 @@ export interface LocalStack {
   emulator: Emulator;
   running: RunningHost;
   /** The facts scripts and tests need, printed on the `connect-bot ready` line. */
-  ready: { endpoint: string; region: string; instanceId: string; contactFlowId: string; joinUrl: string };
+  ready: {
+    endpoint: string;
+    region: string;
+    instanceId: string;
+    contactFlowId: string;
+    joinUrl: string;
+    metricsUrl?: string;
+  };
   stop(): Promise<void>;
 }
 
@@ -24,6 +31,7 @@ export async function startLocalStack(options: {
   logger: Logger;
   emulatorPort?: number;
   joinPort?: number;
+  metricsPort?: number;
 }): Promise<LocalStack> {
   const secret = randomBytes(24).toString('base64url');
   const emulator = await startEmulator({
@@ -34,6 +42,7 @@ export async function startLocalStack(options: {
     overrides: {
       aws: { endpoint: emulator.endpoint, region: emulator.region },
       join: { port: options.joinPort ?? 0, secret },
+      metrics: { port: options.metricsPort ?? 0 },
     },
   }).catch(async (error: unknown) => {
     await emulator.close();
@@ -56,6 +65,7 @@ export async function startLocalStack(options: {
       instanceId: emulator.instanceId,
       contactFlowId: emulator.contactFlowId,
       joinUrl: running.joinUrl,
+      ...(running.metricsUrl ? { metricsUrl: running.metricsUrl } : {}),
     },
     async stop() {
       await running.stop();

@@ -16,7 +16,13 @@ import { type AwsClientOptions, type AwsClients, awsClients } from '../connect/c
 import { ApiRefusedError, ConnectBotError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/log-types.js';
 import { type Scheduler, sharedScheduler } from '../transport/scheduler.js';
-import { ChatSession, type EndReason, type SessionContext, type SessionSnapshot } from './session.js';
+import {
+  ChatSession,
+  type EndReason,
+  type LifecycleEvent,
+  type SessionContext,
+  type SessionSnapshot,
+} from './session.js';
 import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './timings.js';
 
 export interface ChatClientOptions extends AwsClientOptions {
@@ -54,6 +60,8 @@ export interface ChatClientEvents {
   sessionOpened: [session: ChatSession];
   /** A session's `error` event, forwarded (recovered or retried problems, e.g. CB_INVALID_EXPIRY). */
   sessionError: [session: ChatSession, error: ConnectBotError];
+  /** A session reconnected (with the reason), rotated its socket, or refreshed its token. */
+  lifecycle: [session: ChatSession, event: LifecycleEvent, reason?: string];
   sessionEnded: [session: ChatSession, reason: EndReason];
 }
 
@@ -84,6 +92,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       timings: { ...DEFAULT_SESSION_TIMINGS, ...options.timings },
       dedupeWindow: options.dedupeWindow ?? 256,
       logger: options.logger ?? silentLogger,
+      lifecycle: (session, event, reason) => this.emit('lifecycle', session, event, reason),
       sessionEnded: (session, reason) => {
         this.sessions.delete(session);
         this.emit('sessionEnded', session, reason);

@@ -78,7 +78,12 @@ export interface SessionContext {
   readonly dedupeWindow: number;
   readonly logger: Logger;
   sessionEnded(session: ChatSession, reason: EndReason): void;
+  /** Lifecycle notifications for process-wide metrics, without a listener per session. */
+  lifecycle(session: ChatSession, event: LifecycleEvent, reason?: string): void;
 }
+
+/** Lifecycle steps reported to the client: a reconnect (with its reason), a rotation, a token refresh. */
+export type LifecycleEvent = 'reconnect' | 'rotate' | 'refresh';
 
 /** The identity of a chat participant: everything needed to re-attach to it from another process. */
 export interface SessionSnapshot {
@@ -642,6 +647,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.stats.tokenRefreshes++;
       this.log.info({ event: 'refresh' }, 'connection token refreshed');
       this.emit('tokenRefreshed');
+      this.ctx.lifecycle(this, 'refresh');
     } catch (error) {
       if (this.ended) return;
       const failure = error as ConnectBotError;
@@ -649,6 +655,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         this.end('access-denied', failure);
         return;
       }
+      this.log.warn({ event: 'refresh-failed', err: failure }, 'token refresh failed; will retry');
       this.emit('error', failure);
       this.scheduleRefresh(
         new Date(
@@ -710,6 +717,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.stats.rotations++;
       this.log.info({ event: 'rotate' }, 'socket rotated');
       this.emit('rotated');
+      this.ctx.lifecycle(this, 'rotate');
       this.setState('open');
       this.scheduleHeartbeat();
       this.scheduleRotation();
@@ -720,6 +728,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         this.end('access-denied', failure);
         return;
       }
+      this.log.warn({ event: 'rotate-failed', err: failure }, 'rotation failed; reconnecting');
       this.emit('error', failure);
       this.secondary?.terminate();
       this.secondary = undefined;
@@ -738,6 +747,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.stats.reconnects++;
     this.log.info({ event: 'reconnect', reason }, 'reconnecting');
     this.emit('reconnecting', reason);
+    this.ctx.lifecycle(this, 'reconnect', reason);
     this.setState('reconnecting');
     this.ctx.scheduler.cancel(this.heartbeatTask);
     this.ctx.scheduler.cancel(this.rotationTask);
@@ -759,7 +769,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       shouldRetry: ({ error }) => !this.ended && isRetryable(error),
       onFailedAttempt: ({ error, attemptNumber }) => {
         this.log.warn(
-          { event: 'reconnect-failed', attempt: attemptNumber, code: (error as ConnectBotError).code },
+          { event: 'reconnect-failed', attempt: attemptNumber, err: error },
           'reconnect attempt failed',
         );
       },
@@ -853,7 +863,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     for (const socket of [this.socket, this.secondary]) socket?.close('Session ended');
     this.socket = this.secondary = undefined;
     this.setState('ended');
-    this.log.info({ event: 'end', reason, ...(error ? { code: error.code } : {}) }, 'chat session ended');
+    this.log.info({ event: 'end', reason, ...(error ? { err: error } : {}) }, 'chat session ended');
     this.ctx.sessionEnded(this, reason);
     this.emit('ended', reason, error);
   }

@@ -48,6 +48,7 @@ describe('connect-bot start', () => {
         JSON.stringify({
           aws: { endpoint: emulator.endpoint, region: emulator.region },
           join: { port: 0, secret },
+          metrics: { port: 0 },
           bots: { enabled: ['echo', 'faq'], default: 'faq' },
           log: { level: 'info', pretty: false },
         }),

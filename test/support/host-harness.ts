@@ -73,7 +73,10 @@ afterEach(async () => {
 });
 
 /** Starts a chat through the flow simulation and waits until the bot has joined. */
-export async function chatWithBot(setup: HostSetup, attributes: Record<string, string> = {}) {
+export async function chatWithBot(
+  setup: Pick<HostSetup, 'emulator'>,
+  attributes: Record<string, string> = {},
+) {
   const chat = setup.emulator.startChat({ attributes });
   await waitUntil(
     () =>

@@ -4,7 +4,7 @@ import { startEmulator } from './emulator/index.js';
 import { ConnectBotError, ErrorCode } from './errors.js';
 import { startHost } from './host/start.js';
 import { createLogger } from './observability/logger.js';
-import { startLocalStack } from './playground/stack.js';
+import { startPlayground } from './playground/index.js';
 
 const USAGE = `Usage: connect-bot <command> [options]
 
@@ -137,24 +137,28 @@ async function joinCommand(args: string[]): Promise<void> {
 
 async function playgroundCommand(): Promise<void> {
   const logger = createLogger({ level: (process.env.CONNECT_BOT_LOG_LEVEL as 'info' | undefined) ?? 'info' });
-  const stack = await startLocalStack({ logger });
-  const { endpoint } = stack.ready;
-  ready(stack.ready);
+  const playground = await startPlayground({ logger });
+  const { endpoint, playgroundUrl } = playground.ready;
+  ready(playground.ready);
   log(`
 connect-bot is running locally, no AWS account needed.
-  Emulator:       ${endpoint}
-  Join endpoint:  ${stack.ready.joinUrl}
-  Bots:           ${[...stack.running.host.bots.keys()].join(', ')}
 
-Start a chat (the simulated contact flow invites the bot named in "bot"):
+  Open the playground:  ${playgroundUrl}
+  (chat as the customer with each example bot, watch the host, inject faults)
+
+  Emulator:             ${endpoint}
+  Join endpoint:        ${playground.ready.joinUrl}
+  Metrics and health:   ${playground.ready.metricsUrl ?? '(disabled)'}/metrics, /livez, /readyz
+  Bots:                 ${[...playground.stack.running.host.bots.keys()].join(', ')}
+
+Or from a shell: start a chat (the simulated contact flow invites the bot named in "bot"),
   curl -s -X POST ${endpoint}/_emulator/chats -d '{"attributes":{"bot":"faq"}}'
-Talk as the customer:
+talk as the customer, and read the chat and the flow's outcome:
   curl -s -X POST ${endpoint}/_emulator/contacts/<contactId>/messages -d '{"content":"shipping"}'
-Read the chat, and the flow's outcome once the bot hands off:
   curl -s ${endpoint}/_emulator/contacts/<contactId>/transcript
   curl -s ${endpoint}/_emulator/contacts/<contactId>
 Ctrl-C stops everything.`);
-  untilSignal(() => stack.stop());
+  untilSignal(() => playground.stop());
 }
 
 async function main(argv: string[]): Promise<void> {

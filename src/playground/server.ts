@@ -1,0 +1,196 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HeldChat } from '../host/chat.js';
+import type { LocalStack } from './stack.js';
+
+const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
+const STATIC: Record<string, [file: string, type: string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/style.css': ['style.css', 'text/css; charset=utf-8'],
+};
+
+/** Faults the host panel can inject into the selected chat's bot connection. */
+export const FAULTS = ['drop', 'drop-abrupt', 'zombie', 'throttle', 'expire-token'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** Chats the panel shows, including recently ended ones. */
+const KEEP_ENDED = 50;
+
+/**
+ * The playground web server: the page (chatjs in the browser as the customer, plus a live host panel), the
+ * real chatjs bundle from the installed package, and a small JSON API over the local stack.
+ */
+export class PlaygroundServer {
+  private readonly server: Server;
+  private readonly chats = new Map<string, HeldChat>();
+  private throttles = 0;
+
+  constructor(private readonly stack: LocalStack) {
+    const { host, client } = stack.running;
+    host.on('joined', (chat) => {
+      this.chats.set(chat.contactId, chat);
+      if (this.chats.size > KEEP_ENDED) {
+        for (const [id, old] of this.chats) {
+          if (old.session.ended) {
+            this.chats.delete(id);
+            break;
+          }
+        }
+      }
+    });
+    client.on('apiCall', (call) => {
+      if (call.outcome === 'throttled') this.throttles++;
+    });
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  async listen(port = 0): Promise<string> {
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      const file = STATIC[path];
+      if (req.method === 'GET' && file) return this.sendFile(res, join(PUBLIC, file[0]), file[1]);
+      if (req.method === 'GET' && path === '/vendor/amazon-connect-chat.js') return this.sendChatjs(res);
+      if (req.method === 'GET' && path === '/api/config') return this.json(res, 200, this.config());
+      if (req.method === 'GET' && path === '/api/state') return this.json(res, 200, this.state());
+      if (req.method === 'POST' && path === '/api/chats')
+        return this.json(res, 200, this.startChat(await readJson(req)));
+      const chat = /^\/api\/chats\/([^/]+)(\/faults)?$/.exec(path);
+      if (chat && req.method === 'GET' && !chat[2])
+        return this.json(res, 200, this.stack.emulator.contact(chat[1]!));
+      if (chat && req.method === 'POST' && chat[2]) {
+        const { fault } = (await readJson(req)) as { fault?: Fault };
+        return this.json(res, 200, this.inject(decodeURIComponent(chat[1]!), fault));
+      }
+      this.json(res, 404, { error: 'not found' });
+    } catch (error) {
+      this.json(res, 400, { error: (error as Error).message });
+    }
+  }
+
+  private config() {
+    return {
+      ...this.stack.ready,
+      bots: [...this.stack.running.host.bots.values()].map((bot) => ({
+        name: bot.name,
+        displayName: bot.displayName,
+      })),
+    };
+  }
+
+  private startChat(body: unknown) {
+    const { bot, displayName } = (body ?? {}) as { bot?: string; displayName?: string };
+    if (bot !== undefined && !this.stack.running.host.bots.has(bot)) throw new Error(`unknown bot ${bot}`);
+    // Stands in for the StartChatContact backend a real website calls; the flow then invites the bot.
+    return this.stack.emulator.startChat({
+      displayName: displayName?.slice(0, 256) || 'Customer',
+      attributes: bot ? { bot } : {},
+    });
+  }
+
+  private state() {
+    const waited = this.stack.running.limiter?.waited ?? new Map<string, number>();
+    return {
+      chatsHeld: [...this.chats.values()].filter((chat) => !chat.session.ended).length,
+      throttles: this.throttles,
+      quotaWaitMs: Object.fromEntries([...waited].map(([bucket, ms]) => [bucket, Math.round(ms)])),
+      handlersRunning: this.stack.running.host.slots.inUse,
+      chats: [...this.chats.values()].reverse().map((chat) => ({
+        contactId: chat.contactId,
+        participantId: chat.session.participantId,
+        bot: chat.botName,
+        state: chat.session.state,
+        endedBecause: chat.session.endedBecause,
+        reconnects: chat.session.stats.reconnects,
+        rotations: chat.session.stats.rotations,
+        tokenRefreshes: chat.session.stats.tokenRefreshes,
+        duplicatesDropped: chat.session.stats.duplicatesDropped,
+        queueDepth: chat.queueDepth,
+        handled: chat.stats.handled,
+        repliesSent: chat.stats.repliesSent,
+        errors: chat.stats.errors,
+        outcome: chat.outcome,
+      })),
+    };
+  }
+
+  private inject(contactId: string, fault: Fault | undefined) {
+    const { faults } = this.stack.emulator;
+    const bot = { contactId, role: 'CUSTOM_BOT' } as const;
+    switch (fault) {
+      case 'drop':
+        return { sockets: faults.dropSockets(bot, 'clean') };
+      case 'drop-abrupt':
+        return { sockets: faults.dropSockets(bot, 'abrupt') };
+      case 'zombie':
+        return { sockets: faults.stopHeartbeats(bot, { dropPushes: true }) };
+      case 'throttle':
+        faults.failNext('SendMessage', { count: 2, status: 429, participant: bot });
+        return {};
+      case 'expire-token':
+        faults.expireConnectionTokens(bot);
+        return {};
+      default:
+        throw new Error(`fault must be one of ${FAULTS.join(', ')}`);
+    }
+  }
+
+  private async sendFile(res: ServerResponse, path: string, type: string): Promise<void> {
+    const body = await readFile(path);
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
+  /** The real chatjs bundle, straight from the installed package. */
+  private async sendChatjs(res: ServerResponse): Promise<void> {
+    let path: string;
+    try {
+      path = createRequire(import.meta.url).resolve('amazon-connect-chatjs');
+    } catch {
+      return this.json(res, 404, { error: 'amazon-connect-chatjs is not installed (npm install)' });
+    }
+    await this.sendFile(res, path, 'text/javascript; charset=utf-8');
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    const payload = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    });
+    res.end(payload);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 16 * 1024) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : {};
+}

@@ -157,6 +157,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private refreshTask: ScheduledTask | undefined;
   private rotationTask: ScheduledTask | undefined;
   private heartbeats = 0;
+  private refreshFailures = 0;
   private recovery: AbortController | undefined;
   private leaving = false;
   private endReason: EndReason | undefined;
@@ -618,9 +619,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * as CB_INVALID_EXPIRY and retried much later: never a tight loop (chatjs-probe §4.1 quirk 5).
    */
   private scheduleRefresh(expiry: string | undefined): void {
-    const { timings, scheduler } = this.ctx;
+    const { timings } = this.ctx;
     const expiresAt = Date.parse(expiry ?? '');
-    let delay: number;
     if (!Number.isFinite(expiresAt) || expiresAt <= Date.now()) {
       this.emit(
         'error',
@@ -629,12 +629,17 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           `ConnectionCredentials.Expiry is missing, unparsable or past: ${expiry}`,
         ),
       );
-      delay = timings.invalidExpiryRetryMs;
-    } else {
-      delay = Math.max(timings.tokenRefreshFloorMs, expiresAt - timings.tokenRefreshMarginMs - Date.now());
+      this.refreshIn(timings.invalidExpiryRetryMs);
+      return;
     }
-    scheduler.cancel(this.refreshTask);
-    this.refreshTask = scheduler.schedule(delay, () => void this.refreshToken());
+    this.refreshIn(
+      Math.max(timings.tokenRefreshFloorMs, expiresAt - timings.tokenRefreshMarginMs - Date.now()),
+    );
+  }
+
+  private refreshIn(delayMs: number): void {
+    this.ctx.scheduler.cancel(this.refreshTask);
+    this.refreshTask = this.ctx.scheduler.schedule(delayMs, () => void this.refreshToken());
   }
 
   private async refreshToken(): Promise<void> {
@@ -649,20 +654,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.emit('tokenRefreshed');
       this.ctx.lifecycle(this, 'refresh');
     } catch (error) {
-      if (this.ended) return;
-      const failure = error as ConnectBotError;
-      if (this.isAccessDenied(failure)) {
-        this.end('access-denied', failure);
-        return;
-      }
-      this.log.warn({ event: 'refresh-failed', err: failure }, 'token refresh failed; will retry');
-      this.emit('error', failure);
-      this.scheduleRefresh(
-        new Date(
-          Date.now() + this.ctx.timings.tokenRefreshMarginMs + this.ctx.timings.tokenRefreshFloorMs,
-        ).toISOString(),
-      );
+      if (this.ended || !this.setback(error, 'refresh-failed', 'token refresh failed; will retry')) return;
+      // Back off while refreshes keep failing; a call that meets an expired token refreshes on its own.
+      const { tokenRefreshFloorMs, invalidExpiryRetryMs } = this.ctx.timings;
+      this.refreshIn(Math.min(invalidExpiryRetryMs, tokenRefreshFloorMs * 2 ** this.refreshFailures++));
+      return;
     }
+    this.refreshFailures = 0;
   }
 
   /**
@@ -723,13 +721,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.scheduleRotation();
     } catch (error) {
       if (this.ended || !this.isRotating()) return;
-      const failure = error as ConnectBotError;
-      if (this.isAccessDenied(failure)) {
-        this.end('access-denied', failure);
-        return;
-      }
-      this.log.warn({ event: 'rotate-failed', err: failure }, 'rotation failed; reconnecting');
-      this.emit('error', failure);
+      if (!this.setback(error, 'rotate-failed', 'rotation failed; reconnecting')) return;
       this.secondary?.terminate();
       this.secondary = undefined;
       this.recover('rotation-failed');
@@ -821,6 +813,21 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       return run();
     }
+  }
+
+  /**
+   * A recoverable step failed. A 403 means the chat is over for us: the session ends and this returns false.
+   * Anything else is logged and reported as an `error` event, and the caller carries on with its fallback.
+   */
+  private setback(error: unknown, event: string, message: string): boolean {
+    const failure = error as ConnectBotError;
+    if (this.isAccessDenied(failure)) {
+      this.end('access-denied', failure);
+      return false;
+    }
+    this.log.warn({ event, err: failure }, message);
+    this.emit('error', failure);
+    return true;
   }
 
   private assertActive(operation: string): void {

@@ -25,7 +25,7 @@ export interface SessionTimings {
   tokenRefreshMarginMs: number;
   /** Never refresh the token sooner than this after the last refresh. 5 s. */
   tokenRefreshFloorMs: number;
-  /** After a missing, unparsable or past Expiry (CB_INVALID_EXPIRY), try again this much later. 60 s. */
+  /** After a missing, unparsable or past Expiry (CB_INVALID_EXPIRY), try again this much later; also the cap of the backoff after failed refreshes. 60 s. */
   invalidExpiryRetryMs: number;
   /** First reconnect backoff; doubles per failure with jitter. 250 ms. */
   reconnectMinDelayMs: number;

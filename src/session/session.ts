@@ -136,7 +136,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private readonly ctx: SessionContext;
   private readonly log: Logger;
 
-  private currentState: SessionState = 'connecting';
+  private currentState: SessionState = 'joining';
   private connectionToken = '';
   private socket: ChatSocket | undefined;
   /** The incoming socket during a rotation; both deliver until the old one closes. */
@@ -359,6 +359,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * cursor: at the given one (resume) or just after this participant's own participant.joined (join).
    */
   async start(connection: CreateParticipantConnectionResponse): Promise<void> {
+    this.setState('connecting');
     this.adoptConnection(connection);
     try {
       await pRetry(() => this.connect(), {

@@ -121,12 +121,6 @@ export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implemen
     if (bucket.waiters.length > 0) this.schedule(bucket);
   }
 
-  /** True while a bucket is paused after a 429. */
-  isPaused(operation: string, scope: string): boolean {
-    const bucket = this.bucket(operation, scope);
-    return bucket ? bucket.pausedUntil > performance.now() : false;
-  }
-
   /** Rejects every waiter and stops all timers (shutdown). */
   close(): void {
     for (const bucket of this.buckets.values()) {

@@ -12,11 +12,6 @@ export class Semaphore {
     return this.capacity - this.available;
   }
 
-  /** Handlers waiting for a slot. */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   acquire(): Promise<void> {
     if (this.available > 0) {
       this.available--;

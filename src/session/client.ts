@@ -104,11 +104,6 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     return this.ctx.timings;
   }
 
-  /** The shared API caller (retries, rate limiting, metrics) for calls outside a session. */
-  get caller(): ApiCaller {
-    return this.ctx.caller;
-  }
-
   get aws(): AwsClients {
     return this.ctx.aws;
   }

@@ -74,6 +74,17 @@ describe('testChat', () => {
     expect((error as Error).message).toMatch(/still in the chat after 300 ms\. Its replies: \["1"\]/);
   });
 
+  it('expectNoReply fails when the bot speaks, and the customer can leave', async () => {
+    const chat = await testChat(greeter);
+    await chat.say('nothing the bot answers');
+    await chat.expectNoReply(200);
+    await chat.say('count');
+    const error = await chat.expectNoReply(300).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('Expected no reply, but the bot said ["1"]');
+    await chat.leave();
+    await chat.expectEnded();
+  });
+
   it('sees the chat end', async () => {
     const chat = await testChat(greeter);
     await chat.say('end');

@@ -16,7 +16,7 @@ import type { AwsClients } from '../connect/clients.js';
 import { ApiRefusedError, ConnectBotError, ErrorCode, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
 import type { WireItem } from '../transport/frames.js';
-import type { ScheduledTask, Scheduler } from '../transport/scheduler.js';
+import { alignedDelay, type ScheduledTask, type Scheduler } from '../transport/scheduler.js';
 import { ChatSocket, type SocketListener } from '../transport/socket.js';
 import {
   type ChatItem,
@@ -157,6 +157,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private refreshTask: ScheduledTask | undefined;
   private rotationTask: ScheduledTask | undefined;
   private heartbeats = 0;
+  /** Bound once, like the task it runs in (see scheduleHeartbeat). */
+  private readonly onHeartbeat = () => this.tick();
   private refreshFailures = 0;
   private recovery: AbortController | undefined;
   private leaving = false;
@@ -596,13 +598,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   // ---- Timers ---------------------------------------------------------------------------------------
 
   private scheduleHeartbeat(): void {
-    this.ctx.scheduler.cancel(this.heartbeatTask);
-    this.heartbeatTask = this.ctx.scheduler.schedule(this.ctx.timings.heartbeatIntervalMs, () => this.tick());
+    const { scheduler, timings } = this.ctx;
+    // Every session's heartbeats fall due on one grid (1/40 of the interval: 250 ms at 10 s), so a wake-up sends
+    // many and their replies arrive together: far fewer wake-ups than one per chat (bench/held-chats.ts).
+    const interval = timings.heartbeatIntervalMs;
+    const delay = alignedDelay(interval, interval / 40);
+    // One task per session, moved each time: nothing is allocated per heartbeat.
+    if (this.heartbeatTask) scheduler.reschedule(this.heartbeatTask, delay);
+    else this.heartbeatTask = scheduler.schedule(delay, this.onHeartbeat);
   }
 
   /** Heartbeat tick: a heartbeat still unanswered since the last tick means a zombie socket. */
   private tick(): void {
-    this.heartbeatTask = undefined;
     const socket = this.socket;
     if (this.ended || !socket) return;
     if (this.currentState !== 'open' && this.currentState !== 'rotating') return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../src/transport/scheduler.js';
+import { alignedDelay, Scheduler } from '../../src/transport/scheduler.js';
 
 describe('Scheduler', () => {
   it('runs tasks in deadline order and supports cancellation', async () => {
@@ -44,5 +44,51 @@ describe('Scheduler', () => {
       });
     });
     expect(ran[1]! - ran[0]!).toBeLessThan(5);
+  });
+});
+
+describe('Scheduler.reschedule', () => {
+  it('moves a pending task, re-adds one that ran or was cancelled, and reuses the object', async () => {
+    const scheduler = new Scheduler(0);
+    const runs: string[] = [];
+    const a = scheduler.schedule(5, () => runs.push('a'));
+    const b = scheduler.schedule(10, () => runs.push('b'));
+    scheduler.reschedule(a, 30); // pending: moves behind b
+    expect(scheduler.size).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runs).toEqual(['b', 'a']);
+    expect(scheduler.size).toBe(0);
+
+    scheduler.reschedule(a, 5); // already ran: runs again, same object
+    scheduler.cancel(b);
+    scheduler.reschedule(b, 1); // cancelled earlier (ran): back in too
+    const c = scheduler.schedule(20, () => runs.push('c'));
+    scheduler.cancel(c);
+    scheduler.reschedule(c, 10); // cancelled: back in
+    expect(scheduler.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(runs).toEqual(['b', 'a', 'b', 'a', 'c']);
+    expect(scheduler.size).toBe(0);
+  });
+});
+
+describe('alignedDelay', () => {
+  it('lengthens a delay by less than the grid so it falls due on a grid line', () => {
+    expect(alignedDelay(10_000, 250, 1000)).toBe(10_000); // 11 000 is on the grid already
+    expect(alignedDelay(10_000, 250, 1001)).toBe(10_249);
+    expect(alignedDelay(10_000, 250, 1249.5)).toBe(10_000.5);
+    for (const now of [0, 3.7, 123_456.789, 9_999_999.1]) {
+      const delay = alignedDelay(10_000, 250, now);
+      expect(delay).toBeGreaterThanOrEqual(10_000);
+      expect(delay).toBeLessThan(10_250);
+      const offGrid = (now + delay) % 250;
+      expect(Math.min(offGrid, 250 - offGrid)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('leaves the delay alone without a positive grid', () => {
+    expect(alignedDelay(300, 0, 17)).toBe(300);
+    expect(alignedDelay(300, Number.NaN, 17)).toBe(300);
+    expect(alignedDelay(300, Number.POSITIVE_INFINITY, 17)).toBe(300);
   });
 });

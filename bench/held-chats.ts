@@ -1,0 +1,316 @@
+/**
+ * The held-chats benchmark of issue 4: memory, idle CPU, join time and inbound latency/CPU for N held chats,
+ * "ours" (ChatClient sessions) against a bare-`ws` "floor", each client kind alone in its own child process,
+ * the emulator in a third.
+ *
+ *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s for 20 s (~9 min)
+ *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s (~40 s)
+ *
+ * Prints a table with ours/floor ratios and PASS/MISS per target; writes bench/results/latest.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { LoadStatus } from '../src/emulator/index.js';
+import type { EmulatorApi } from './emulator-process.js';
+import { buildChildren } from './lib/build.js';
+import { type HeldChatsApi, sleep } from './lib/held.js';
+import { Child, type Ready } from './lib/ipc.js';
+import { fmt, type Kind, type RunResult, table, verdicts, verdictTable } from './lib/report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Maps a child entry point to its compiled JavaScript (see buildChildren). */
+let script: (entry: string) => string = (entry) => entry;
+
+interface Plan {
+  ns: number[];
+  /** Chats opened and released before the baseline, so lazy one-time initialisation is not per chat. */
+  warmup: number;
+  /** Joins (ours) or socket opens (floor) in flight at once. */
+  concurrency: number;
+  /**
+   * Before the memory baseline, the idle window and the load, wait at least `minMs` (the SDK's keep-alive HTTP
+   * sockets close after 5 s idle) and until V8's memory reducer has run (at most `maxMs`; see settle()).
+   */
+  quiet: { minMs: number; maxMs: number };
+  /** Time between the quiet wait and the idle window: one heartbeat round. */
+  warmMs: number;
+  idleMs: number;
+  loadRate: number;
+  /** A short load run before the measured one. */
+  loadWarmMs: number;
+  loadMs: number;
+}
+
+const FULL: Plan = {
+  ns: [1000, 5000],
+  warmup: 3,
+  concurrency: 50,
+  quiet: { minMs: 6000, maxMs: 40_000 },
+  warmMs: 10_000,
+  idleMs: 60_000,
+  loadRate: 2000,
+  loadWarmMs: 2000,
+  loadMs: 20_000,
+};
+/** A quick end-to-end check of the machinery; its memory and CPU figures are indicative only. */
+const SMOKE: Plan = {
+  ...FULL,
+  ns: [200],
+  quiet: { minMs: 1000, maxMs: 1000 },
+  warmMs: 0,
+  idleMs: 10_000,
+  loadRate: 500,
+  loadWarmMs: 500,
+  loadMs: 3000,
+};
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(here, 'results', 'latest.json') },
+  },
+});
+const plan: Plan = { ...(values.smoke ? SMOKE : FULL) };
+if (values.n) plan.ns = values.n.split(',').map((s) => Number.parseInt(s, 10));
+if (plan.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new Error('--n: 1..10000 each');
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** A child must be able to hold N sockets plus its HTTP pool and the usual descriptors. */
+function checkFdLimit(name: string, ready: Ready, n: number): void {
+  const soft = ready.openFiles.soft;
+  if (soft !== 'unlimited' && Number(soft) < n + 500) {
+    throw new Error(
+      `${name}: open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000}) and rerun`,
+    );
+  }
+}
+
+/** Bounded wait for `check` to become true. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs: number, everyMs = 250) {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+async function control(endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown) {
+  const response = await fetch(`${endpoint}/_emulator/${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  const json = (await response.json()) as LoadStatus & { message?: string };
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${json.message}`);
+  return json;
+}
+
+/**
+ * Has the emulator post `rate × durationMs` customer messages across the active chats and waits (bounded)
+ * until the child has received them all; returns what the child measured over that window.
+ */
+async function inboundLoad(held: Child<HeldChatsApi<string>>, endpoint: string, durationMs: number) {
+  await held.call('loadBegin', { expected: Math.floor((plan.loadRate * durationMs) / 1000) });
+  await control(endpoint, 'POST', 'load', { ratePerSecond: plan.loadRate, durationMs });
+  let status = await control(endpoint, 'GET', 'load');
+  await until(
+    async () => {
+      status = await control(endpoint, 'GET', 'load');
+      return !status.running;
+    },
+    'the emulator to finish the load',
+    durationMs + 30_000,
+  );
+  await until(
+    async () => (await held.call('loadProgress', undefined)) >= status.sent,
+    `${status.sent} messages to arrive`,
+    30_000,
+    50,
+  ).catch((error: Error) => log(error.message));
+  return { load: await held.call('loadEnd', undefined), status };
+}
+
+/**
+ * One client kind at one N, in a fresh child: warm up, baseline, open N, settle, memory, idle window,
+ * memory again, then the inbound load.
+ */
+async function run(
+  kind: Kind,
+  n: number,
+  emulator: Child<EmulatorApi>,
+  info: { endpoint: string; region: string; instanceId: string },
+): Promise<RunResult> {
+  const contactIds = await emulator.call('startChats', { count: n + plan.warmup });
+  // Ours joins by contact id through the real API path; the floor gets ready-made websocket URLs.
+  const targets = kind === 'ours' ? contactIds : await emulator.call('connectBots', { contactIds });
+  const held =
+    kind === 'ours'
+      ? new Child<HeldChatsApi<string>>('ours', script(join(here, 'ours-process.ts')), [JSON.stringify(info)])
+      : new Child<HeldChatsApi<string>>('floor', script(join(here, 'floor-process.ts')));
+  try {
+    checkFdLimit(kind, await held.ready, n);
+    await held.call('warmup', { targets: targets.slice(0, plan.warmup) });
+    await emulator.call('endChats', { contactIds: contactIds.slice(0, plan.warmup) });
+    const quiet = [await held.call('settle', plan.quiet)];
+    const baseline = await held.call('memory', undefined);
+    log(`${kind} N=${n}: opening (${plan.concurrency} in flight)`);
+    const open = await held.call(
+      'open',
+      { targets: targets.slice(plan.warmup), concurrency: plan.concurrency },
+      300_000,
+    );
+    if (open.failed > 0) log(`${kind} N=${n}: ${open.failed} failed to open: ${open.firstError}`);
+    log(`${kind} N=${n}: ${open.opened} open in ${fmt(open.ms / 1000, 2)} s`);
+    quiet.push(await held.call('settle', plan.quiet));
+    // One heartbeat round before the window, so it measures compiled code rather than V8 tiering up.
+    await sleep(plan.warmMs);
+    log(`${kind} N=${n}: idle window ${plan.idleMs / 1000} s`);
+    const idle = await held.call('idle', { ms: plan.idleMs }, plan.idleMs + 30_000);
+    const settled = await held.call('memory', undefined);
+
+    // A short run first for the same reason: the message path has not run at all before the load.
+    await inboundLoad(held, info.endpoint, plan.loadWarmMs);
+    log(`${kind} N=${n}: inbound load ${plan.loadRate} msg/s for ${plan.loadMs / 1000} s`);
+    const { load, status } = await inboundLoad(held, info.endpoint, plan.loadMs);
+    if (load.received < status.sent) log(`${kind} N=${n}: received ${load.received} of ${status.sent}`);
+    const aliveAtEnd = await held.call('alive', undefined);
+
+    const idleUsPerMs = idle.cpuUs / idle.wallMs;
+    const pctOfCore = idleUsPerMs / 10; // µs per ms → % of one core
+    const kb = (key: 'rss' | 'heapUsed' | 'external') => (settled[key] - baseline[key]) / n / 1024;
+    const young = (sample: typeof baseline) => sample.spaces.new_space?.size ?? 0;
+    const youngGrowth = young(settled) - young(baseline);
+    const result: RunResult = {
+      kind,
+      n,
+      open,
+      memory: { baseline, settled },
+      perChatKB: {
+        rss: kb('rss'),
+        rssExclYoung: kb('rss') - youngGrowth / n / 1024,
+        heapUsed: kb('heapUsed'),
+        external: kb('external'),
+      },
+      youngGenMB: young(settled) / 2 ** 20,
+      idle: { ...idle, pctOfCore, pctPer1000: (pctOfCore * 1000) / n, pctFor10k: (pctOfCore * 10_000) / n },
+      load: {
+        ...load,
+        sent: status.sent,
+        emulatorMsgPerSec: (status.sent * 1000) / ((status.finishedAt ?? 0) - (status.startedAt ?? 0)),
+        receivedMsgPerSec: (load.received * 1000) / Math.max(1, load.lastAt - load.firstAt),
+        cpuUsPerMsgGross: load.cpuUs / load.received,
+        cpuUsPerMsg: (load.cpuUs - idleUsPerMs * load.wallMs) / load.received,
+      },
+      aliveAtEnd,
+      quiet,
+    };
+    log(
+      `${kind} N=${n}: rss ${fmt(result.perChatKB.rss, 1)} KB/chat, heap ${fmt(result.perChatKB.heapUsed, 2)} KB/chat, ` +
+        `idle ${fmt(pctOfCore, 3)} % core, p99 ${fmt(load.latencyMs.p99, 2)} ms, ${fmt(result.load.cpuUsPerMsg, 2)} µs/msg`,
+    );
+    return result;
+  } finally {
+    await held.call('close', undefined, 5000).catch(() => {});
+    await held.stop();
+    await emulator.call('endChats', { contactIds });
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const budgetMs = 15 * 60_000;
+  const watchdog = setTimeout(() => {
+    log(`overall time limit of ${budgetMs / 60_000} min reached; stopping`);
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+
+  const scripts = ['ours-process.ts', 'floor-process.ts', 'emulator-process.ts'].map((f) => join(here, f));
+  log('compiling the child processes');
+  script = await buildChildren(join(here, '..'), scripts);
+  const emulator = new Child<EmulatorApi>('emulator', script(join(here, 'emulator-process.ts')));
+  const emulatorReady = await emulator.ready;
+  checkFdLimit('emulator', emulatorReady, Math.max(...plan.ns));
+  const info = await emulator.call('info', undefined);
+  log(`emulator at ${info.endpoint} (pid ${emulator.pid}); plan ${JSON.stringify(plan)}`);
+
+  const pairs: Array<{ n: number; ours: RunResult; floor: RunResult }> = [];
+  try {
+    for (const n of plan.ns) {
+      const ours = values.only === 'floor' ? undefined : await run('ours', n, emulator, info);
+      const floor = values.only === 'ours' ? undefined : await run('floor', n, emulator, info);
+      if (!ours || !floor) {
+        // --only: a development aid, no table; the raw figures go to stdout.
+        process.stdout.write(`${JSON.stringify(ours ?? floor)}\n`);
+        continue;
+      }
+      pairs.push({ n, ours, floor });
+    }
+  } finally {
+    await emulator.stop();
+  }
+
+  const rows = verdicts(pairs);
+  const notes = [
+    ...(values.smoke
+      ? [
+          'SMOKE RUN: short windows and no wait for V8 to settle; it checks the machinery, its figures are indicative only.',
+        ]
+      : []),
+    `Memory: RSS and V8 heapUsed after forced GC, (after the ${plan.idleMs / 1000} s idle window − before opening) / N; the baseline is taken after ${plan.warmup} warm-up chats were opened and released and V8's memory reducer has run. "excl. young-generation growth" subtracts the growth of V8's new space, which V8 sizes per process (1–32 MB) by its own heuristics.`,
+    `Idle CPU: process.cpuUsage() of the chat-holding process over ${plan.idleMs / 1000} s with the real 10 s heartbeat (ours also sends aws/ping every 6th beat); the 10,000-chat figure is extrapolated linearly from N (CPU × 10,000 / N).`,
+    'Join/open: ours = CreateParticipant + CreateParticipantConnection + websocket + subscribe ack + transcript positioning per chat; floor = websocket + subscribe ack only (its URLs are issued in the emulator process). Plain ws:// on loopback, no TLS.',
+    'Latency: emulator timestamp taken just before the message is stored and pushed → message event in the client (ours: ChatSession "message"; floor: after the second JSON.parse). Includes emulator item building and JSON encoding, ws send, loopback TCP, ws frame parsing, decoding, de-duplication and event dispatch, and any event-loop queueing on both sides (all processes share the machine\'s cores).',
+    `CPU per inbound message: process.cpuUsage() of the chat-holding process over the ${plan.loadMs / 1000} s load window (after a ${plan.loadWarmMs / 1000} s warm-up run), minus the idle rate for the same wall time, divided by messages received. At ${plan.loadRate} msg/s spread over the chats nearly every message is its own socket read and event-loop wake-up.`,
+  ];
+  const output = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    openFiles: emulatorReady.openFiles,
+    plan,
+    notes,
+    results: pairs,
+    targets: rows,
+    durationS: (performance.now() - started) / 1000,
+  };
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${JSON.stringify(output, null, 2)}\n`);
+
+  const print = (s = '') => process.stdout.write(`${s}\n`);
+  print();
+  print(`Held chats: ours (ChatClient) vs floor (bare ws) — ${output.cpu}, Node ${process.version}`);
+  print();
+  print(table(pairs));
+  print();
+  print('Targets (ours):');
+  print(verdictTable(rows));
+  print();
+  for (const note of notes) print(`- ${note}`);
+  print();
+  print(`Wrote ${values.out} (${fmt(output.durationS, 0)} s)`);
+}
+
+main().catch((error: unknown) => {
+  log(`failed: ${(error as Error)?.stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -169,6 +169,12 @@ $('start').addEventListener('click', async () => {
     showOutcome();
   });
   await session.connect();
+  // The bot can join and greet before this socket subscribed: what came before is in the transcript, as it
+  // is for any chat widget (render() skips items already shown).
+  const history = await session
+    .getTranscript({ maxResults: 100, scanDirection: 'BACKWARD', sortOrder: 'ASCENDING' })
+    .catch(() => undefined);
+  for (const item of history?.data?.Transcript ?? []) render(item);
   outcomeTimer = setInterval(showOutcome, 1000);
 });
 

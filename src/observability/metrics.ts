@@ -45,6 +45,16 @@ export class HostMetrics {
       },
     });
     new Gauge({
+      name: 'bothost_ws_connections',
+      help: 'Chat websockets open now (two per chat for a moment during a rotation)',
+      registers,
+      collect() {
+        let open = 0;
+        for (const chat of host.chats.values()) open += chat.session.openSockets;
+        this.set(open);
+      },
+    });
+    new Gauge({
       name: 'bothost_queue_depth',
       help: 'Updates waiting in chat queues, all chats together',
       registers,

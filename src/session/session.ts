@@ -203,6 +203,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     return this.endReason;
   }
 
+  /** Websockets open now: 1 while held, 2 for a moment during a rotation, 0 while reconnecting or ended. */
+  get openSockets(): number {
+    return (this.socket?.isOpen ? 1 : 0) + (this.secondary?.isOpen ? 1 : 0);
+  }
+
   /** The Id of the last transcript item seen: where back-fill resumes. */
   get lastSeenId(): string | undefined {
     return this.cursor;

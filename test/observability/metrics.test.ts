@@ -31,6 +31,7 @@ describe('metrics and health', () => {
     let m = await scrape(url);
     expect(m.get('bothost_joins_total{result="success"}')).toBe(1);
     expect(m.get('bothost_chats_active{bot="handoff"}')).toBe(1);
+    expect(m.get('bothost_ws_connections')).toBe(1);
     expect(m.get('bothost_join_duration_seconds_count')).toBe(1);
     expect(m.get('bothost_connect_api_requests_total{operation="CreateParticipant",outcome="ok"}')).toBe(1);
 
@@ -55,6 +56,7 @@ describe('metrics and health', () => {
     expect(m.get('bothost_messages_sent_total{result="ok"}')).toBe(3);
     expect(m.get('bothost_handler_duration_seconds_count{bot="handoff"}')).toBeGreaterThanOrEqual(3);
     expect(m.get('bothost_chats_active{bot="handoff"}')).toBeUndefined();
+    expect(m.get('bothost_ws_connections')).toBe(0);
     expect(m.get('bothost_connect_api_requests_total{operation="DisconnectParticipant",outcome="ok"}')).toBe(
       1,
     );

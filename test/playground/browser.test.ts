@@ -45,7 +45,18 @@ describe.skipIf(!haveChromium)('playground in a real browser', () => {
   });
 
   async function botSays(page: Page, text: string): Promise<void> {
-    await page.locator('[data-testid=bot-message]', { hasText: text }).first().waitFor({ timeout: 30_000 });
+    try {
+      await page.locator('[data-testid=bot-message]', { hasText: text }).first().waitFor({ timeout: 30_000 });
+    } catch (error) {
+      // Say what the page showed instead: the chat, the host panel and any script errors.
+      const shown = await page
+        .locator('body')
+        .innerText()
+        .catch(() => '(page gone)');
+      throw new Error(
+        `the bot did not say "${text}": ${(error as Error).message}\npage errors: ${pageErrors.join(' | ')}\npage:\n${shown}`,
+      );
+    }
   }
 
   async function say(page: Page, text: string): Promise<void> {

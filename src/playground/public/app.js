@@ -156,9 +156,27 @@ $('start').addEventListener('click', async () => {
       $('typing').hidden = true;
     }, 10_000);
   });
+  // The bot may have joined and greeted before this socket subscribed (or while it was reconnecting): what
+  // the socket missed is in the transcript, as for any chat widget. render() skips items already shown. Read it
+  // when the connection is established and again on the first deep heartbeat after that, which chatjs only gets
+  // once the socket is subscribed (chatjs-probe.md §4.1 quirk 3).
+  let resync = false;
+  const syncTranscript = async () => {
+    const history = await session
+      .getTranscript({ maxResults: 100, scanDirection: 'BACKWARD', sortOrder: 'ASCENDING' })
+      .catch(() => undefined);
+    for (const item of history?.data?.Transcript ?? []) render(item);
+  };
   session.onConnectionEstablished(() => {
     $('status').textContent = `Connected as the customer. Contact ${chat.contactId}`;
     setConnected(true);
+    resync = true;
+    syncTranscript();
+  });
+  session.onDeepHeartbeatSuccess?.(() => {
+    if (!resync) return;
+    resync = false;
+    syncTranscript();
   });
   session.onConnectionBroken(() => {
     $('status').textContent = 'Connection broken.';
@@ -169,12 +187,6 @@ $('start').addEventListener('click', async () => {
     showOutcome();
   });
   await session.connect();
-  // The bot can join and greet before this socket subscribed: what came before is in the transcript, as it
-  // is for any chat widget (render() skips items already shown).
-  const history = await session
-    .getTranscript({ maxResults: 100, scanDirection: 'BACKWARD', sortOrder: 'ASCENDING' })
-    .catch(() => undefined);
-  for (const item of history?.data?.Transcript ?? []) render(item);
   outcomeTimer = setInterval(showOutcome, 1000);
 });
 

@@ -54,6 +54,11 @@ async function connectCustomer(details: Awaited<ReturnType<typeof startChat>>) {
   customers.push(customer);
   await customer.connect(emulator.endpoint, emulator.region, details);
   await customer.established();
+  // chatjs reports the connection once the socket is open; its aws/subscribe may still be on the way.
+  await waitUntil(
+    () => emulator.sockets(details.ParticipantId).some((socket) => socket.subscribed),
+    "chatjs's socket to be subscribed",
+  );
   return customer;
 }
 

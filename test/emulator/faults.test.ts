@@ -67,6 +67,10 @@ describe('dropSockets', () => {
         ParticipantToken: details.participantToken,
       });
       await customer.established();
+      await waitUntil(
+        () => emulator.sockets(details.participantId).some((s) => s.subscribed),
+        "chatjs's socket to subscribe",
+      );
       const bot = await chat.bot(details.contactId);
       const connections = () =>
         emulator.calls.count('CreateParticipantConnection', { participantId: details.participantId });

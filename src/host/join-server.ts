@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
 import type { BotHost } from './host.js';
+import { readBody, sendJson } from './http.js';
 import { parseJoinRequest } from './join-request.js';
 
 export interface JoinServerOptions {
@@ -89,9 +90,9 @@ export class JoinServer {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/join')
-        return this.send(res, 404, { status: 'error', code: 'NOT_FOUND', message: 'POST /join' });
+        return sendJson(res, 404, { status: 'error', code: 'NOT_FOUND', message: 'POST /join' });
       if (req.method !== 'POST') {
-        return this.send(
+        return sendJson(
           res,
           405,
           { status: 'error', code: 'METHOD_NOT_ALLOWED', message: 'POST /join' },
@@ -102,7 +103,7 @@ export class JoinServer {
       const body = await this.readJson(req);
       const request = parseJoinRequest(body);
       const result = await this.host.join(request);
-      this.send(res, 200, {
+      sendJson(res, 200, {
         status: 'success',
         participantId: result.participantId,
         bot: result.bot,
@@ -123,7 +124,7 @@ export class JoinServer {
       const status = STATUS[failure.code] ?? 500;
       if (status >= 500)
         this.options.logger?.warn({ event: 'join-request-failed', err: failure }, 'join failed');
-      this.send(res, status, { status: 'error', code: failure.code, message: failure.message });
+      sendJson(res, status, { status: 'error', code: failure.code, message: failure.message });
     }
   }
 
@@ -139,40 +140,11 @@ export class JoinServer {
   }
 
   private async readJson(req: IncomingMessage): Promise<unknown> {
-    if (Number(req.headers['content-length'] ?? 0) > this.limit) {
-      req.resume();
-      throw new ConnectBotError(ErrorCode.PayloadTooLarge, `body over ${this.limit} bytes`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.limit) {
-        req.resume();
-        throw new ConnectBotError(ErrorCode.PayloadTooLarge, `body over ${this.limit} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    const text = await readBody(req, this.limit);
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      return JSON.parse(text);
     } catch {
       throw new ConnectBotError(ErrorCode.BadJoinRequest, 'body is not valid JSON');
     }
-  }
-
-  private send(
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    if (res.headersSent) return;
-    const payload = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(payload),
-      ...headers,
-    });
-    res.end(payload);
   }
 }

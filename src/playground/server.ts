@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HeldChat } from '../host/chat.js';
+import { readBody, sendJson } from '../host/http.js';
 import type { LocalStack } from './stack.js';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -72,20 +73,20 @@ export class PlaygroundServer {
       const file = STATIC[path];
       if (req.method === 'GET' && file) return this.sendFile(res, join(PUBLIC, file[0]), file[1]);
       if (req.method === 'GET' && path === '/vendor/amazon-connect-chat.js') return this.sendChatjs(res);
-      if (req.method === 'GET' && path === '/api/config') return this.json(res, 200, this.config());
-      if (req.method === 'GET' && path === '/api/state') return this.json(res, 200, this.state());
+      if (req.method === 'GET' && path === '/api/config') return sendJson(res, 200, this.config());
+      if (req.method === 'GET' && path === '/api/state') return sendJson(res, 200, this.state());
       if (req.method === 'POST' && path === '/api/chats')
-        return this.json(res, 200, this.startChat(await readJson(req)));
+        return sendJson(res, 200, this.startChat(await readJson(req)));
       const chat = /^\/api\/chats\/([^/]+)(\/faults)?$/.exec(path);
       if (chat && req.method === 'GET' && !chat[2])
-        return this.json(res, 200, this.stack.emulator.contact(chat[1]!));
+        return sendJson(res, 200, this.stack.emulator.contact(chat[1]!));
       if (chat && req.method === 'POST' && chat[2]) {
         const { fault } = (await readJson(req)) as { fault?: Fault };
-        return this.json(res, 200, this.inject(decodeURIComponent(chat[1]!), fault));
+        return sendJson(res, 200, this.inject(decodeURIComponent(chat[1]!), fault));
       }
-      this.json(res, 404, { error: 'not found' });
+      sendJson(res, 404, { error: 'not found' });
     } catch (error) {
-      this.json(res, 400, { error: (error as Error).message });
+      sendJson(res, 400, { error: (error as Error).message });
     }
   }
 
@@ -168,29 +169,13 @@ export class PlaygroundServer {
     try {
       path = createRequire(import.meta.url).resolve('amazon-connect-chatjs');
     } catch {
-      return this.json(res, 404, { error: 'amazon-connect-chatjs is not installed (npm install)' });
+      return sendJson(res, 404, { error: 'amazon-connect-chatjs is not installed (npm install)' });
     }
     await this.sendFile(res, path, 'text/javascript; charset=utf-8');
-  }
-
-  private json(res: ServerResponse, status: number, body: unknown): void {
-    const payload = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(payload),
-    });
-    res.end(payload);
   }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 16 * 1024) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req, 16 * 1024);
   return text ? JSON.parse(text) : {};
 }

@@ -19,7 +19,8 @@ async function scrape(metricsUrl: string): Promise<Map<string, number>> {
 
 describe('metrics and health', () => {
   it('move through a join, a reconnect, a throttle and a handoff; no contactId labels', async () => {
-    const { emulator, running } = await runningHost({ config: { quotas: { throttlePauseMs: 200 } } });
+    // The pause outlasts the caller's first retry delay (200–400 ms), so the retry is sure to wait on the bucket.
+    const { emulator, running } = await runningHost({ config: { quotas: { throttlePauseMs: 1000 } } });
     const url = running.metricsUrl!;
     const before = await scrape(url);
     expect(before.get('bothost_chats_active')).toBeUndefined();

@@ -6,6 +6,9 @@
  *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s for 20 s (~9 min)
  *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s (~40 s)
  *
+ * Development aids: `--only ours|floor` and `--n 2000` run one side or other sizes (raw figures on stdout);
+ * BENCH_NODE_FLAGS="--trace-gc-nvp" passes Node/V8 flags to the chat-holding children.
+ *
  * Prints a table with ours/floor ratios and PASS/MISS per target; writes bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';

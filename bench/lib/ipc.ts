@@ -82,7 +82,11 @@ export class Child<A extends Api> {
   ) {
     hookExit();
     this.process = fork(script, args, {
-      execArgv: ['--expose-gc'],
+      // BENCH_NODE_FLAGS: extra Node/V8 flags for the chat-holding children (profiling, e.g. --trace-gc-nvp).
+      execArgv: [
+        '--expose-gc',
+        ...(name !== 'emulator' ? (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });

@@ -92,6 +92,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       timings: { ...DEFAULT_SESSION_TIMINGS, ...options.timings },
       dedupeWindow: options.dedupeWindow ?? 256,
       logger: options.logger ?? silentLogger,
+      sessionError: (session, error) => this.emit('sessionError', session, error),
       lifecycle: (session, event, reason) => this.emit('lifecycle', session, event, reason),
       sessionEnded: (session, reason) => {
         this.sessions.delete(session);
@@ -228,7 +229,6 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     connection: CreateParticipantConnectionResponse,
   ): Promise<ChatSession> {
     const session = new ChatSession(this.ctx, identity);
-    session.on('error', (error) => this.emit('sessionError', session, error));
     this.sessions.add(session);
     try {
       await session.start(connection);

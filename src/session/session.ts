@@ -78,6 +78,8 @@ export interface SessionContext {
   readonly dedupeWindow: number;
   readonly logger: Logger;
   sessionEnded(session: ChatSession, reason: EndReason): void;
+  /** A session's `error` event, for the client's `sessionError`, without a listener per session. */
+  sessionError(session: ChatSession, error: ConnectBotError): void;
   /** Lifecycle notifications for process-wide metrics, without a listener per session. */
   lifecycle(session: ChatSession, event: LifecycleEvent, reason?: string): void;
 }
@@ -157,8 +159,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private refreshTask: ScheduledTask | undefined;
   private rotationTask: ScheduledTask | undefined;
   private heartbeats = 0;
-  /** Bound once, like the task it runs in (see scheduleHeartbeat). */
+  // Bound once, like the tasks they run in (Scheduler.scheduleOrMove): nothing is allocated per period.
   private readonly onHeartbeat = () => this.tick();
+  private readonly onRefreshDue = () => void this.refreshToken();
+  private readonly onRotationDue = () => void this.rotate();
   private refreshFailures = 0;
   private recovery: AbortController | undefined;
   private leaving = false;
@@ -600,6 +604,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     for (const item of items.slice(history.length)) this.accept(item);
   }
 
+  /** Emits `error` and tells the client (its `sessionError` event). */
+  private reportError(error: ConnectBotError): void {
+    this.emit('error', error);
+    this.ctx.sessionError(this, error);
+  }
+
   // ---- Timers ---------------------------------------------------------------------------------------
 
   private scheduleHeartbeat(): void {
@@ -607,10 +617,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // Every session's heartbeats fall due on one grid (1/40 of the interval: 250 ms at 10 s), so a wake-up sends
     // many and their replies arrive together: far fewer wake-ups than one per chat (bench/held-chats.ts).
     const interval = timings.heartbeatIntervalMs;
-    const delay = alignedDelay(interval, interval / 40);
-    // One task per session, moved each time: nothing is allocated per heartbeat.
-    if (this.heartbeatTask) scheduler.reschedule(this.heartbeatTask, delay);
-    else this.heartbeatTask = scheduler.schedule(delay, this.onHeartbeat);
+    const delay = alignedDelay(interval, interval / 40, scheduler.now());
+    this.heartbeatTask = scheduler.scheduleOrMove(this.heartbeatTask, delay, this.onHeartbeat);
   }
 
   /** Heartbeat tick: a heartbeat still unanswered since the last tick means a zombie socket. */
@@ -618,12 +626,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const socket = this.socket;
     if (this.ended || !socket) return;
     if (this.currentState !== 'open' && this.currentState !== 'rotating') return;
-    const ping = this.heartbeats++ % this.ctx.timings.pingEveryHeartbeats === 0;
+    const { timings, scheduler } = this.ctx;
+    const ping = this.heartbeats++ % timings.pingEveryHeartbeats === 0;
     if (!socket.heartbeat(ping)) {
       this.log.warn({ event: 'zombie' }, 'heartbeat unanswered; replacing socket');
       this.recover('heartbeat-timeout');
       return;
     }
+    // A URL too old to reuse is only memory (a long credential string per chat) until the next connection.
+    if (this.url && scheduler.now() - this.urlIssuedAt >= timings.urlMaxAgeMs) this.url = undefined;
     this.scheduleHeartbeat();
   }
 
@@ -635,8 +646,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const { timings } = this.ctx;
     const expiresAt = Date.parse(expiry ?? '');
     if (!Number.isFinite(expiresAt) || expiresAt <= Date.now()) {
-      this.emit(
-        'error',
+      this.reportError(
         new ConnectBotError(
           ErrorCode.InvalidExpiry,
           `ConnectionCredentials.Expiry is missing, unparsable or past: ${expiry}`,
@@ -651,12 +661,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   private refreshIn(delayMs: number): void {
-    this.ctx.scheduler.cancel(this.refreshTask);
-    this.refreshTask = this.ctx.scheduler.schedule(delayMs, () => void this.refreshToken());
+    this.refreshTask = this.ctx.scheduler.scheduleOrMove(this.refreshTask, delayMs, this.onRefreshDue);
   }
 
   private async refreshToken(): Promise<void> {
-    this.refreshTask = undefined;
     if (this.ended) return;
     try {
       const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
@@ -687,16 +695,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     if (Number.isFinite(untilExpiry) && untilExpiry > 0) {
       delay = Math.max(timings.rotationFloorMs, Math.min(untilExpiry - timings.rotationMarginMs, delay));
     } else {
-      this.emit(
-        'error',
+      this.reportError(
         new ConnectBotError(
           ErrorCode.InvalidExpiry,
           'Websocket.ConnectionExpiry is missing, unparsable or past',
         ),
       );
     }
-    scheduler.cancel(this.rotationTask);
-    this.rotationTask = scheduler.schedule(delay, () => void this.rotate());
+    this.rotationTask = scheduler.scheduleOrMove(this.rotationTask, delay, this.onRotationDue);
   }
 
   /**
@@ -704,7 +710,6 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * dropped by Id), then the old one is closed and a back-fill covers the switch.
    */
   private async rotate(): Promise<void> {
-    this.rotationTask = undefined;
     if (this.currentState !== 'open') {
       if (!this.ended) this.scheduleRotation();
       return;
@@ -756,7 +761,6 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.setState('reconnecting');
     this.ctx.scheduler.cancel(this.heartbeatTask);
     this.ctx.scheduler.cancel(this.rotationTask);
-    this.heartbeatTask = this.rotationTask = undefined;
     for (const socket of [this.socket, this.secondary]) socket?.terminate();
     this.socket = this.secondary = undefined;
     this.heartbeats = 0;
@@ -839,7 +843,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       return false;
     }
     this.log.warn({ event, err: failure }, message);
-    this.emit('error', failure);
+    this.reportError(failure);
     return true;
   }
 

@@ -1,6 +1,13 @@
 import WebSocket from 'ws';
 import { ConnectBotError, ErrorCode } from '../errors.js';
-import { decodeFrame, HEARTBEAT_FRAME, PING_FRAME, SUBSCRIBE_FRAME, type WireItem } from './frames.js';
+import {
+  controlReply,
+  decodeFrame,
+  HEARTBEAT_BYTES,
+  PING_BYTES,
+  SUBSCRIBE_FRAME,
+  type WireItem,
+} from './frames.js';
 import type { ScheduledTask, Scheduler } from './scheduler.js';
 
 /** Receives what a {@link ChatSocket} hears. A socket knows nothing of sessions; its owner implements this. */
@@ -19,15 +26,39 @@ export interface SubscribeOptions {
   resends: number;
 }
 
+const TEXT_FRAME = { binary: false } as const;
+
+/** The {@link ChatSocket} that owns a websocket, so one set of listener functions serves every socket. */
+const kOwner = Symbol('ChatSocket');
+type OwnedWebSocket = WebSocket & { [kOwner]: ChatSocket };
+
+// Listeners shared by every socket (`this` is the websocket), added once and never removed: no closures and
+// no context objects per chat, which at 10 000 held chats is most of what the socket layer adds to ws.
+function onWsOpen(this: WebSocket): void {
+  (this as OwnedWebSocket)[kOwner].onOpen();
+}
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as OwnedWebSocket)[kOwner].onMessage(data, isBinary);
+}
+function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as OwnedWebSocket)[kOwner].onClose(code, reason.toString());
+}
+// 'error' is always followed by 'close'; the close path handles recovery.
+function onWsError(): void {}
+
 /**
  * One chat websocket: open, subscribe with a verified ack, heartbeat bookkeeping, frame decoding.
  * Created per connection; a rotation or reconnect makes a new one.
  */
 export class ChatSocket {
-  private readonly ws: WebSocket;
+  private readonly ws: OwnedWebSocket;
   /** Set by close()/terminate(): the owner asked for it, so no onSocketClose. */
   private closedByOwner = false;
   private subscribed = false;
+  /** Until the socket opens: settles {@link ChatSocket.open}'s promise; `task` is the open timeout. */
+  private opening:
+    | { resolve: (socket: ChatSocket) => void; reject: (e: Error) => void; task: ScheduledTask }
+    | undefined;
   private ackWaiter:
     | { resolve: () => void; reject: (e: Error) => void; task?: ScheduledTask; left: number }
     | undefined;
@@ -35,27 +66,22 @@ export class ChatSocket {
   private awaitingHeartbeat = false;
   /** Forces the TCP socket shut if the peer never answers our close frame. */
   private killTask: ScheduledTask | undefined;
-  readonly openedAt: number;
 
   private constructor(
     url: string,
     private readonly listener: SocketListener,
     private readonly scheduler: Scheduler,
-    openTimeoutMs: number,
   ) {
-    this.openedAt = performance.now();
     // permessage-deflate off: the ws docs warn about its memory and CPU cost, and chat frames are small.
-    this.ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      handshakeTimeout: openTimeoutMs,
-      maxPayload: 4 << 20,
-    });
-    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) this.onFrame(data.toString());
-    });
-    this.ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString()));
-    // 'error' is always followed by 'close'; the close path handles recovery.
-    this.ws.on('error', () => {});
+    // No `handshakeTimeout`: ws would arm a socket timeout whose cleared Timeout the TCP socket keeps for
+    // its whole life; the scheduler times the opening instead (see open()).
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 4 << 20 }) as OwnedWebSocket;
+    ws[kOwner] = this;
+    ws.on('open', onWsOpen);
+    ws.on('message', onWsMessage);
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
+    this.ws = ws;
   }
 
   /** Opens a socket; rejects with `CB_SOCKET_FAILED` when it cannot be opened in `openTimeoutMs`. */
@@ -65,20 +91,40 @@ export class ChatSocket {
     scheduler: Scheduler,
     openTimeoutMs: number,
   ): Promise<ChatSocket> {
-    const socket = new ChatSocket(url, listener, scheduler, openTimeoutMs);
+    const socket = new ChatSocket(url, listener, scheduler);
     return new Promise((resolve, reject) => {
-      const onOpen = () => {
-        socket.ws.off('close', onEarlyClose);
-        resolve(socket);
-      };
-      const onEarlyClose = (code: number) => {
-        socket.ws.off('open', onOpen);
-        socket.closedByOwner = true;
-        reject(new ConnectBotError(ErrorCode.SocketFailed, `websocket closed while opening (code ${code})`));
-      };
-      socket.ws.once('open', onOpen);
-      socket.ws.once('close', onEarlyClose);
+      const task = scheduler.schedule(openTimeoutMs, () =>
+        socket.failOpen(`websocket did not open in ${openTimeoutMs} ms`),
+      );
+      socket.opening = { resolve, reject, task };
     });
+  }
+
+  /** @internal */
+  onOpen(): void {
+    const opening = this.opening;
+    if (!opening) return;
+    this.opening = undefined;
+    this.scheduler.cancel(opening.task);
+    opening.resolve(this);
+  }
+
+  /** @internal */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return;
+    const reply = controlReply(data);
+    if (reply === 'heartbeat') this.awaitingHeartbeat = false;
+    else if (reply === undefined) this.onFrame(data.toString());
+  }
+
+  private failOpen(message: string): void {
+    const opening = this.opening;
+    if (!opening) return;
+    this.opening = undefined;
+    this.scheduler.cancel(opening.task);
+    this.closedByOwner = true;
+    this.ws.terminate();
+    opening.reject(new ConnectBotError(ErrorCode.SocketFailed, message));
   }
 
   get isOpen(): boolean {
@@ -116,8 +162,8 @@ export class ChatSocket {
   heartbeat(ping: boolean): boolean {
     const answered = !this.awaitingHeartbeat;
     this.awaitingHeartbeat = true;
-    this.send(HEARTBEAT_FRAME);
-    if (ping) this.send(PING_FRAME);
+    this.send(HEARTBEAT_BYTES);
+    if (ping) this.send(PING_BYTES);
     return answered;
   }
 
@@ -139,8 +185,9 @@ export class ChatSocket {
     this.ws.terminate();
   }
 
-  private send(frame: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+  /** Buffers go out as text frames, like strings. */
+  private send(frame: string | Buffer): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, TEXT_FRAME);
   }
 
   private onFrame(text: string): void {
@@ -168,7 +215,12 @@ export class ChatSocket {
     }
   }
 
-  private onClose(code: number, reason: string): void {
+  /** @internal */
+  onClose(code: number, reason: string): void {
+    if (this.opening) {
+      this.failOpen(`websocket closed while opening (code ${code})`);
+      return;
+    }
     this.scheduler.cancel(this.killTask);
     this.failSubscribe(`socket closed (code ${code})`);
     if (!this.closedByOwner) {

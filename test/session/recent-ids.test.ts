@@ -17,3 +17,20 @@ describe('RecentIds', () => {
     expect(ids.has('e')).toBe(true);
   });
 });
+
+describe('RecentIds beyond the scan limit', () => {
+  it('keeps the same window when it switches from scanning to an index', () => {
+    for (const capacity of [1, 16, 17, 40]) {
+      const ids = new RecentIds(capacity);
+      for (let i = 0; i < 100; i++) {
+        expect(ids.add(`id-${i}`)).toBe(true);
+        expect(ids.add(`id-${i}`)).toBe(false);
+        expect(ids.size).toBe(Math.min(i + 1, capacity));
+        // Exactly the last `capacity` ids are known.
+        const oldest = Math.max(0, i + 1 - capacity);
+        expect(ids.has(`id-${oldest}`)).toBe(true);
+        if (oldest > 0) expect(ids.has(`id-${oldest - 1}`)).toBe(false);
+      }
+    }
+  });
+});

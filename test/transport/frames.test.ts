@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, HEARTBEAT_FRAME, SUBSCRIBE_FRAME } from '../../src/transport/frames.js';
+import {
+  controlReply,
+  decodeFrame,
+  HEARTBEAT_BYTES,
+  HEARTBEAT_FRAME,
+  PING_BYTES,
+  PING_FRAME,
+  SUBSCRIBE_FRAME,
+} from '../../src/transport/frames.js';
 
 describe('decodeFrame', () => {
   it('decodes chat pushes with their JSON-string content', () => {
@@ -57,5 +65,34 @@ describe('decodeFrame', () => {
       content: { topics: ['aws/chat'] },
     });
     expect(JSON.parse(HEARTBEAT_FRAME)).toEqual({ topic: 'aws/heartbeat' });
+  });
+  it('keeps the timer frames as bytes identical to the strings', () => {
+    expect(HEARTBEAT_BYTES.toString()).toBe(HEARTBEAT_FRAME);
+    expect(PING_BYTES.toString()).toBe(PING_FRAME);
+  });
+});
+
+describe('controlReply', () => {
+  const bytes = (text: string) => Buffer.from(text);
+
+  it('recognises heartbeat and successful ping replies from the raw bytes', () => {
+    expect(controlReply(bytes('{"topic":"aws/heartbeat"}'))).toBe('heartbeat');
+    expect(controlReply(bytes('{"topic":"aws/heartbeat","content":""}'))).toBe('heartbeat');
+    expect(controlReply(bytes('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}'))).toBe('ping');
+  });
+
+  it('leaves everything else to decodeFrame', () => {
+    for (const text of [
+      '',
+      '{',
+      '{"topic":"aws/heartbeat',
+      '{"topic":"aws/ping","statusCode":500,"statusContent":"ERR"}',
+      '{"topic":"aws/ping","statusCode":200}',
+      '{"topic":"aws/subscribe","content":{"status":"success","topics":["aws/chat"]}}',
+      `{"topic":"aws/heartbeat","content":"${'x'.repeat(64)}"}`,
+      '{"topic":"aws/chat","contentType":"application/json","content":"{}"}',
+    ]) {
+      expect(controlReply(bytes(text)), text).toBeUndefined();
+    }
   });
 });

@@ -47,6 +47,74 @@ describe('Scheduler', () => {
   });
 });
 
+describe('Scheduler.now', () => {
+  it('is one time for every task of a wake-up, and the live clock outside one', async () => {
+    const scheduler = new Scheduler(20);
+    const seen: number[] = [];
+    const before = scheduler.now();
+    await new Promise<void>((resolve) => {
+      scheduler.schedule(5, () => seen.push(scheduler.now()));
+      scheduler.schedule(10, () => {
+        // Busy for a moment, so a live clock would differ between the two tasks.
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        seen.push(scheduler.now());
+        resolve();
+      });
+    });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[0]!).toBeGreaterThan(before);
+    expect(scheduler.now()).toBeGreaterThan(seen[0]! + 1);
+  });
+
+  it('arms the timer for tasks rescheduled inside a wake-up once it ends', async () => {
+    const scheduler = new Scheduler(0);
+    let runs = 0;
+    await new Promise<void>((resolve) => {
+      const task = scheduler.schedule(1, () => {
+        if (++runs === 5) resolve();
+        else scheduler.reschedule(task, 1);
+      });
+    });
+    expect(runs).toBe(5);
+    expect(scheduler.size).toBe(0);
+  });
+});
+
+describe('Scheduler wake-ups', () => {
+  it('runs a task that reschedules itself inside the batch window once per wake-up, not in a loop', async () => {
+    const scheduler = new Scheduler(50);
+    const wakes: number[] = [];
+    await new Promise<void>((resolve) => {
+      const task = scheduler.schedule(0, () => {
+        wakes.push(scheduler.now());
+        if (wakes.length === 3) resolve();
+        else scheduler.reschedule(task, 0);
+      });
+    });
+    expect(new Set(wakes).size).toBe(3);
+  });
+
+  it('does not run a due task that an earlier task of the same wake-up cancelled or moved', async () => {
+    const scheduler = new Scheduler(20);
+    const runs: string[] = [];
+    await new Promise<void>((resolve) => {
+      scheduler.schedule(1, () => {
+        runs.push('first');
+        scheduler.cancel(cancelled);
+        scheduler.reschedule(moved, 30);
+      });
+      const cancelled = scheduler.schedule(2, () => runs.push('cancelled'));
+      const moved = scheduler.schedule(3, () => {
+        runs.push('moved');
+        resolve();
+      });
+    });
+    expect(runs).toEqual(['first', 'moved']);
+  });
+});
+
 describe('Scheduler.reschedule', () => {
   it('moves a pending task, re-adds one that ran or was cancelled, and reuses the object', async () => {
     const scheduler = new Scheduler(0);

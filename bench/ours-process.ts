@@ -7,6 +7,7 @@
 import { ChatClient } from '../src/session/client.js';
 import type { ChatItem } from '../src/session/items.js';
 import type { ChatSession } from '../src/session/session.js';
+import { tuneV8ForHeldChats } from '../src/session/tuning.js';
 import { type Holder, heldChatsApi, type LatencyRecorder } from './lib/held.js';
 import { serve } from './lib/ipc.js';
 
@@ -15,6 +16,9 @@ export interface OursConfig {
   region: string;
   instanceId: string;
 }
+
+// What `connect-bot start` does by default (config host.v8Tuning).
+tuneV8ForHeldChats();
 
 const config = JSON.parse(process.argv[2] ?? '{}') as OursConfig;
 const client = new ChatClient({

@@ -54,4 +54,5 @@ export {
   type SessionState,
 } from './session/session.js';
 export { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './session/timings.js';
+export { tuneV8ForHeldChats } from './session/tuning.js';
 export { Scheduler } from './transport/scheduler.js';

@@ -5,6 +5,7 @@ import { HealthServer } from '../observability/health.js';
 import type { Logger } from '../observability/log-types.js';
 import { HostMetrics } from '../observability/metrics.js';
 import { ChatClient } from '../session/client.js';
+import { tuneV8ForHeldChats } from '../session/tuning.js';
 import { BotHost } from './host.js';
 import { JoinServer } from './join-server.js';
 import { loadBots, type PreparedBot } from './registry.js';
@@ -34,6 +35,7 @@ export async function startHost(
   },
 ): Promise<RunningHost> {
   const { logger } = options;
+  if (config.host.v8Tuning) tuneV8ForHeldChats();
   const bots = options.bots ?? (await loadBots(config.bots.dir, config.bots.enabled));
   const limiter = config.quotas.enabled
     ? new TokenBucketLimiter({

@@ -105,6 +105,7 @@ export class Scheduler {
   /** Cancels everything. */
   clear(): void {
     for (const task of this.heap) task.index = -1;
+    for (const task of this.due) task.index = -1; // due in the running wake-up, not run yet
     this.heap.length = 0;
     this.disarm();
   }

@@ -113,6 +113,21 @@ describe('Scheduler wake-ups', () => {
     });
     expect(runs).toEqual(['first', 'moved']);
   });
+
+  it('does not run the rest of a wake-up after clear()', async () => {
+    const scheduler = new Scheduler(20);
+    const runs: string[] = [];
+    await new Promise<void>((resolve) => {
+      scheduler.schedule(1, () => {
+        runs.push('first');
+        scheduler.clear();
+        setImmediate(resolve);
+      });
+      scheduler.schedule(2, () => runs.push('second'));
+    });
+    expect(runs).toEqual(['first']);
+    expect(scheduler.size).toBe(0);
+  });
 });
 
 describe('Scheduler.reschedule', () => {

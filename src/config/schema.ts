@@ -63,7 +63,6 @@ export const configSchema = z
         maxChats: positiveInt.default(5000),
         /** Turn off V8's allocation-site pretenuring at start (tuneV8ForHeldChats): less GC per inbound message. */
         v8Tuning: z.boolean().default(true),
-        /** Bot display name override; default: each bot's own displayName. */
       })
       .strict()
       .prefault({}),

@@ -245,6 +245,17 @@ describe('websocket', () => {
     await other.nextItem((item) => item.Id === sent.Id);
   });
 
+  it('closes a socket that sends a frame over 1 MiB with 1009, and only that socket', async () => {
+    const target = await chat.customer();
+    const bot = await chat.bot(target.contactId);
+    const socket = await open(target.url);
+    const other = await open(bot.url);
+    socket.ws.send(JSON.stringify({ topic: 'aws/heartbeat', pad: 'x'.repeat(1024 * 1024) }));
+    expect(await socket.waitClosed()).toMatchObject({ code: 1009 });
+    const sent = await chat.send(bot.token, 'the other socket still delivers');
+    await other.nextItem((item) => item.Id === sent.Id);
+  });
+
   it('accepts the iOS subscribe frame with trailing garbage', async () => {
     const target = await chat.customer();
     const socket = await TestSocket.open(target.url);

@@ -134,22 +134,29 @@ describe('Scheduler.reschedule', () => {
   it('moves a pending task, re-adds one that ran or was cancelled, and reuses the object', async () => {
     const scheduler = new Scheduler(0);
     const runs: string[] = [];
-    const a = scheduler.schedule(5, () => runs.push('a'));
-    const b = scheduler.schedule(10, () => runs.push('b'));
+    // Resolves once `runs` has `count` entries.
+    let waiter: { count: number; resolve: () => void } | undefined;
+    const ran = (name: string) => () => {
+      runs.push(name);
+      if (waiter && runs.length >= waiter.count) waiter.resolve();
+    };
+    const until = (count: number) => new Promise<void>((resolve) => (waiter = { count, resolve }));
+    const a = scheduler.schedule(5, ran('a'));
+    const b = scheduler.schedule(10, ran('b'));
     scheduler.reschedule(a, 30); // pending: moves behind b
     expect(scheduler.size).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(2);
     expect(runs).toEqual(['b', 'a']);
     expect(scheduler.size).toBe(0);
 
     scheduler.reschedule(a, 5); // already ran: runs again, same object
     scheduler.cancel(b);
     scheduler.reschedule(b, 1); // cancelled earlier (ran): back in too
-    const c = scheduler.schedule(20, () => runs.push('c'));
+    const c = scheduler.schedule(20, ran('c'));
     scheduler.cancel(c);
     scheduler.reschedule(c, 10); // cancelled: back in
     expect(scheduler.size).toBe(3);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await until(5);
     expect(runs).toEqual(['b', 'a', 'b', 'a', 'c']);
     expect(scheduler.size).toBe(0);
   });

@@ -19,19 +19,24 @@ export class RecentIds {
     return this.index ? this.index.has(id) : this.ring.includes(id);
   }
 
-  /** Remembers `id`; returns false if it was already known. */
+  /** Remembers `id`; returns false if it was already known. One hash lookup once the Set exists. */
   add(id: string): boolean {
-    if (this.has(id)) return false;
+    const index = this.index;
+    if (index) {
+      const size = index.size;
+      index.add(id);
+      if (index.size === size) return false;
+    } else if (this.ring.includes(id)) {
+      return false;
+    }
     const ring = this.ring;
     if (ring.length < this.capacity) {
       ring.push(id);
-      if (this.index) this.index.add(id);
-      else if (ring.length > SCAN_LIMIT) this.index = new Set(ring);
+      if (!index && ring.length > SCAN_LIMIT) this.index = new Set(ring);
       return true;
     }
-    this.index?.delete(ring[this.next]!);
+    index?.delete(ring[this.next]!);
     ring[this.next] = id;
-    this.index?.add(id);
     this.next = (this.next + 1) % this.capacity;
     return true;
   }

@@ -43,8 +43,7 @@ export type InboundFrame =
   | { kind: 'gateway-error'; message: string }
   | { kind: 'ignored' };
 
-const HEARTBEAT_REPLY_PREFIX = '{"topic":"aws/heartbeat"';
-const HEARTBEAT_REPLY_PREFIX_BYTES = Buffer.from(HEARTBEAT_REPLY_PREFIX);
+const HEARTBEAT_REPLY_PREFIX_BYTES = Buffer.from('{"topic":"aws/heartbeat"');
 const PING_OK_REPLY_BYTES = Buffer.from('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}');
 
 /**
@@ -69,8 +68,6 @@ export function controlReply(data: Buffer): 'heartbeat' | 'ping' | undefined {
  * unparsable or unknown is `ignored` rather than thrown, so one bad frame never kills a socket.
  */
 export function decodeFrame(text: string): InboundFrame {
-  // Heartbeat replies are the most common frame on an idle chat: recognise them without parsing.
-  if (text.startsWith(HEARTBEAT_REPLY_PREFIX) && text.length < 64) return { kind: 'heartbeat' };
   let frame: { topic?: unknown; content?: unknown; statusCode?: unknown; message?: unknown };
   try {
     frame = JSON.parse(text);

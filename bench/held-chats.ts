@@ -7,6 +7,7 @@
  *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s (~40 s)
  *
  * Development aids: `--only ours|floor` and `--n 2000` run one side or other sizes (raw figures on stdout);
+ * `--rate`, `--tick-ms`, `--idle-s` and `--load-s` change the load shape and the windows;
  * BENCH_NODE_FLAGS="--trace-gc-nvp" passes Node/V8 flags to the chat-holding children.
  *
  * Prints a table with ours/floor ratios and PASS/MISS per target; writes bench/results/latest.json.
@@ -43,6 +44,8 @@ interface Plan {
   warmMs: number;
   idleMs: number;
   loadRate: number;
+  /** Wake-up interval of the emulator's send loop (each wake-up sends what is due). */
+  loadTickMs: number;
   /** A short load run before the measured one. */
   loadWarmMs: number;
   loadMs: number;
@@ -56,6 +59,7 @@ const FULL: Plan = {
   warmMs: 10_000,
   idleMs: 60_000,
   loadRate: 2000,
+  loadTickMs: 5,
   loadWarmMs: 2000,
   loadMs: 20_000,
 };
@@ -76,12 +80,28 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     n: { type: 'string' },
     only: { type: 'string' },
+    rate: { type: 'string' },
+    'tick-ms': { type: 'string' },
+    'idle-s': { type: 'string' },
+    'load-s': { type: 'string' },
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
   },
 });
 const plan: Plan = { ...(values.smoke ? SMOKE : FULL) };
 if (values.n) plan.ns = values.n.split(',').map((s) => Number.parseInt(s, 10));
 if (plan.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new Error('--n: 1..10000 each');
+/** Development aids: other load shapes and shorter windows (results are not comparable with the defaults). */
+function numberOption(name: keyof typeof values, min: number, max: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined || typeof raw !== 'string') return undefined;
+  const value = Number(raw);
+  if (!(value >= min && value <= max)) throw new Error(`--${name}: ${min}..${max}`);
+  return value;
+}
+plan.loadRate = numberOption('rate', 1, 20_000) ?? plan.loadRate;
+plan.loadTickMs = numberOption('tick-ms', 1, 1000) ?? plan.loadTickMs;
+plan.idleMs = (numberOption('idle-s', 1, 600) ?? plan.idleMs / 1000) * 1000;
+plan.loadMs = (numberOption('load-s', 1, 120) ?? plan.loadMs / 1000) * 1000;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -124,7 +144,11 @@ async function control(endpoint: string, method: 'GET' | 'POST', path: string, b
  */
 async function inboundLoad(held: Child<HeldChatsApi<string>>, endpoint: string, durationMs: number) {
   await held.call('loadBegin', { expected: Math.floor((plan.loadRate * durationMs) / 1000) });
-  await control(endpoint, 'POST', 'load', { ratePerSecond: plan.loadRate, durationMs });
+  await control(endpoint, 'POST', 'load', {
+    ratePerSecond: plan.loadRate,
+    durationMs,
+    tickMs: plan.loadTickMs,
+  });
   let status = await control(endpoint, 'GET', 'load');
   await until(
     async () => {
@@ -270,6 +294,8 @@ async function main(): Promise<void> {
   } finally {
     await emulator.stop();
   }
+  // --only runs have nothing to compare: no table, and bench/results/latest.json keeps the last full run.
+  if (values.only) return;
 
   const rows = verdicts(pairs);
   const notes = [

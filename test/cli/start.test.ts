@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'connect-bot-cli-'));
 });
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('connect-bot start', () => {
   it('refuses an invalid configuration with exit code 2, listing every problem', async () => {

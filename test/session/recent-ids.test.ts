@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RecentIds } from '../../src/session/recent-ids.js';
 
@@ -32,5 +33,69 @@ describe('RecentIds beyond the scan limit', () => {
         if (oldest > 0) expect(ids.has(`id-${oldest - 1}`)).toBe(false);
       }
     }
+  });
+});
+
+describe('RecentIds with UUID item Ids (kept packed)', () => {
+  const uuid = (n: number) => {
+    const hex = n.toString(16).padStart(32, '0');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+
+  it('keeps exactly the last `capacity` Ids, like the string window', () => {
+    for (const capacity of [1, 3, 256]) {
+      const ids = new RecentIds(capacity);
+      const all = Array.from({ length: 600 }, () => randomUUID());
+      all.forEach((id, i) => {
+        expect(ids.add(id)).toBe(true);
+        expect(ids.add(id)).toBe(false);
+        expect(ids.size).toBe(Math.min(i + 1, capacity));
+        const oldest = Math.max(0, i + 1 - capacity);
+        expect(ids.has(all[oldest]!)).toBe(true);
+        if (oldest > 0) expect(ids.has(all[oldest - 1]!)).toBe(false);
+      });
+    }
+  });
+
+  it('tells apart Ids that differ in a single digit anywhere', () => {
+    const base = 'f9c7f1c3-8a8e-4a4b-9d4e-5d4c7bb8e7f0';
+    const ids = new RecentIds(256);
+    expect(ids.add(base)).toBe(true);
+    for (let i = 0; i < base.length; i++) {
+      if (base[i] === '-') continue;
+      const variant = `${base.slice(0, i)}${base[i] === '0' ? '1' : '0'}${base.slice(i + 1)}`;
+      expect(ids.has(variant)).toBe(false);
+      expect(ids.add(variant)).toBe(true);
+      expect(ids.add(variant)).toBe(false);
+    }
+    expect(ids.has(base)).toBe(true);
+    // The extremes of every word.
+    for (const id of [
+      uuid(0),
+      uuid(1),
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'ffffffff-ffff-0000-0000-000000000000',
+    ]) {
+      expect(ids.add(id)).toBe(true);
+      expect(ids.add(id)).toBe(false);
+    }
+  });
+
+  it('keeps Ids of any other shape as strings, apart from the packed ones', () => {
+    const ids = new RecentIds(4);
+    const lower = 'f9c7f1c3-8a8e-4a4b-9d4e-5d4c7bb8e7f0';
+    for (const id of [
+      lower,
+      lower.toUpperCase(),
+      `${lower}x`,
+      'f9c7f1c3_8a8e-4a4b-9d4e-5d4c7bb8e7f0',
+      'g9c7f1c3-8a8e-4a4b-9d4e-5d4c7bb8e7f0',
+      '',
+    ]) {
+      expect(ids.add(id)).toBe(true);
+      expect(ids.add(id)).toBe(false);
+      expect(ids.has(id)).toBe(true);
+    }
+    expect(ids.size).toBe(1 + 4);
   });
 });

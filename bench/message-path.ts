@@ -65,8 +65,8 @@ for (let i = 0; i < n; i += 50) {
         displayName: 'Bench',
       });
       session.on('message', onMessage);
-      // The session's live socket: what ws hands inbound frames to.
-      const socket = session['socket'] as ChatSocket;
+      // The session's live socket (a private field): what ws hands inbound frames to.
+      const { socket } = session as unknown as { socket: ChatSocket };
       return { socket, contactId, customerId: randomUUID() };
     }),
   );

@@ -26,6 +26,8 @@ export interface RunResult {
     receivedMsgPerSec: number;
     cpuUsPerMsg: number;
     cpuUsPerMsgGross: number;
+    /** Net CPU per message of every measured window, in the order they ran. */
+    cpuUsPerMsgWindows: number[];
   };
   aliveAtEnd: number;
   /** The waits for the memory reducer before the baseline, the idle window and the load. */

@@ -3,7 +3,7 @@
  * "ours" (ChatClient sessions) against a bare-`ws` "floor", each client kind alone in its own child process,
  * the emulator in a third.
  *
- *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s for 20 s (~9 min)
+ *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s, 3 windows of 10 s (~10 min)
  *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s (~40 s)
  *
  * Development aids: `--only ours|floor` and `--n 2000` run one side or other sizes (raw figures on stdout);

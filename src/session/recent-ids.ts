@@ -61,10 +61,12 @@ function packUuid(id: string): boolean {
  * Storage grows with use: an idle chat that saw three items holds three Ids, not `capacity` slots.
  */
 export class RecentIds {
-  /** First word of each packed Id, by slot. */
-  private readonly heads: number[] = [];
+  /** First word of each packed Id, by slot; NaN (which `indexOf` never finds) in slots not used yet. */
+  private heads: number[] = [];
   /** Second and third words of each packed Id, two per slot. */
-  private readonly tails: number[] = [];
+  private tails: number[] = [];
+  /** Slots in use. */
+  private count = 0;
   private next = 0;
   /** Ids that are not canonical UUIDs; created on the first one. */
   private strings: RecentStrings | undefined;
@@ -83,23 +85,38 @@ export class RecentIds {
       return this.strings.add(id);
     }
     if (this.slotOfPacked() >= 0) return false;
-    const heads = this.heads;
-    const tails = this.tails;
-    if (heads.length < this.capacity) {
-      heads.push(words[0]!);
-      tails.push(words[1]!, words[2]!);
-      return true;
+    let slot: number;
+    if (this.count < this.capacity) {
+      slot = this.count++;
+      if (slot === 0) {
+        // Literals of exactly four slots: `push` on an empty array would reserve 17, and most chats stay small.
+        this.heads = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+        this.tails = [
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+          Number.NaN,
+        ];
+      } else if (slot === this.heads.length) {
+        this.heads.push(Number.NaN);
+        this.tails.push(Number.NaN, Number.NaN);
+      }
+    } else {
+      slot = this.next;
+      this.next = (slot + 1) % this.capacity;
     }
-    const slot = this.next;
-    heads[slot] = words[0]!;
-    tails[2 * slot] = words[1]!;
-    tails[2 * slot + 1] = words[2]!;
-    this.next = (slot + 1) % this.capacity;
+    this.heads[slot] = words[0]!;
+    this.tails[2 * slot] = words[1]!;
+    this.tails[2 * slot + 1] = words[2]!;
     return true;
   }
 
   get size(): number {
-    return this.heads.length + (this.strings?.size ?? 0);
+    return this.count + (this.strings?.size ?? 0);
   }
 
   /** The slot holding the Id in `words`, or -1. */

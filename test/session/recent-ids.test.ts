@@ -43,7 +43,7 @@ describe('RecentIds with UUID item Ids (kept packed)', () => {
   };
 
   it('keeps exactly the last `capacity` Ids, like the string window', () => {
-    for (const capacity of [1, 3, 256]) {
+    for (const capacity of [1, 3, 4, 5, 256]) {
       const ids = new RecentIds(capacity);
       const all = Array.from({ length: 600 }, () => randomUUID());
       all.forEach((id, i) => {

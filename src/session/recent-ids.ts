@@ -56,9 +56,9 @@ function packUuid(id: string): boolean {
  * (at thousands of messages a second, the retained Id strings cost more CPU than their look-ups), and 24 bytes
  * per Id instead of about 90. Look-up is a scan of the first words, which the engine does in a tight loop;
  * the default window of 256 is a few hundred comparisons. Ids of any other shape go to a string window of the
- * same capacity, so the window is at least `capacity` recent Ids of each kind.
+ * same capacity, so the window holds the last `capacity` Ids of each kind.
  *
- * Storage grows with use: an idle chat that saw three items holds three Ids, not `capacity` slots.
+ * Storage grows with use: an idle chat that saw three items holds four slots, not `capacity`.
  */
 export class RecentIds {
   /** First word of each packed Id, by slot; NaN (which `indexOf` never finds) in slots not used yet. */

@@ -96,18 +96,19 @@ const plan: Plan = { ...(values.smoke ? SMOKE : FULL) };
 if (values.n) plan.ns = values.n.split(',').map((s) => Number.parseInt(s, 10));
 if (plan.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new Error('--n: 1..10000 each');
 /** Development aids: other load shapes and shorter windows (results are not comparable with the defaults). */
-function numberOption(name: keyof typeof values, min: number, max: number): number | undefined {
+function intOption(name: keyof typeof values, min: number, max: number): number | undefined {
   const raw = values[name];
   if (raw === undefined || typeof raw !== 'string') return undefined;
   const value = Number(raw);
-  if (!(value >= min && value <= max)) throw new Error(`--${name}: ${min}..${max}`);
+  if (!(Number.isInteger(value) && value >= min && value <= max))
+    throw new Error(`--${name}: a whole number, ${min}..${max}`);
   return value;
 }
-plan.loadRate = numberOption('rate', 1, 20_000) ?? plan.loadRate;
-plan.loadTickMs = numberOption('tick-ms', 1, 1000) ?? plan.loadTickMs;
-plan.idleMs = (numberOption('idle-s', 1, 600) ?? plan.idleMs / 1000) * 1000;
-plan.loadMs = (numberOption('load-s', 1, 120) ?? plan.loadMs / 1000) * 1000;
-plan.loadWindows = numberOption('windows', 1, 9) ?? plan.loadWindows;
+plan.loadRate = intOption('rate', 1, 20_000) ?? plan.loadRate;
+plan.loadTickMs = intOption('tick-ms', 1, 1000) ?? plan.loadTickMs;
+plan.idleMs = (intOption('idle-s', 1, 600) ?? plan.idleMs / 1000) * 1000;
+plan.loadMs = (intOption('load-s', 1, 120) ?? plan.loadMs / 1000) * 1000;
+plan.loadWindows = intOption('windows', 1, 9) ?? plan.loadWindows;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);

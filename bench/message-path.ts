@@ -29,9 +29,11 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const messages = Number(values.messages);
 const rounds = Number(values.rounds);
-if (!(n >= 1 && n <= 5000)) throw new Error('--n: 1..5000');
-if (!(messages >= 1000 && messages <= 2_000_000)) throw new Error('--messages: 1000..2000000');
-if (!(rounds >= 1 && rounds <= 20)) throw new Error('--rounds: 1..20');
+const whole = (value: number, min: number, max: number) =>
+  Number.isInteger(value) && value >= min && value <= max;
+if (!whole(n, 1, 5000)) throw new Error('--n: a whole number, 1..5000');
+if (!whole(messages, 1000, 2_000_000)) throw new Error('--messages: a whole number, 1000..2000000');
+if (!whole(rounds, 1, 20)) throw new Error('--rounds: a whole number, 1..20');
 
 tuneV8ForHeldChats();
 // The SDK's notice about Node 20 (read when a client is created), as for the other benchmark children.
@@ -104,26 +106,27 @@ function floorHandler(data: Buffer): void {
   }
 }
 
-// Frames are made up front (fresh Ids each round would be new garbage of the benchmark's own).
-const BATCH = Math.min(messages, 100_000);
-function makeFrames(round: number): Buffer[] {
-  return Array.from({ length: BATCH }, (_, i) => frame(targets[i % n]!, round * BATCH + i));
+// Frames are built before each timed batch (at most 100,000 at a time), so building them is not measured.
+const BATCH = 100_000;
+function makeFrames(first: number, count: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) => frame(targets[(first + i) % n]!, first + i));
 }
 
-function measure(run: (frames: Buffer[]) => void): number {
+function measure(run: (frames: Buffer[], first: number) => void): number {
   let usedUs = 0;
-  for (let done = 0, round = 0; done < messages; done += BATCH, round++) {
-    const frames = makeFrames(round);
+  for (let done = 0; done < messages; done += BATCH) {
+    const frames = makeFrames(done, Math.min(BATCH, messages - done));
     const started = process.cpuUsage();
-    run(frames);
+    run(frames, done);
     const used = process.cpuUsage(started);
     usedUs += used.user + used.system;
   }
   return usedUs / messages;
 }
 
-const ours = (frames: Buffer[]) => {
-  for (let i = 0; i < frames.length; i++) targets[i % n]!.socket.onMessage(frames[i]!, false);
+/** Frame i of a batch that starts at message `first` belongs to chat (first + i) mod n. */
+const ours = (frames: Buffer[], first: number) => {
+  for (let i = 0; i < frames.length; i++) targets[(first + i) % n]!.socket.onMessage(frames[i]!, false);
 };
 const floor = (frames: Buffer[]) => {
   for (let i = 0; i < frames.length; i++) floorHandler(frames[i]!);

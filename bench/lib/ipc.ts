@@ -20,8 +20,11 @@ export interface Ready {
 export function serve(api: Api): void {
   if (!process.send) throw new Error('a benchmark child must be started with an IPC channel');
   process.on('disconnect', () => process.exit(0));
-  // A normal exit on stop(), so that --cpu-prof and similar BENCH_NODE_FLAGS write their files.
-  process.on('SIGTERM', () => process.exit(0));
+  // A normal exit on stop(), so that --cpu-prof and similar BENCH_NODE_FLAGS write their files; a child with
+  // its own SIGTERM handler (the emulator closes gracefully) exits through that one.
+  process.once('SIGTERM', () => {
+    if (process.listenerCount('SIGTERM') === 0) process.exit(0);
+  });
   process.on('message', (message: Request) => {
     const reply = (r: Reply) => process.send?.(r);
     const handler = api[message.command];

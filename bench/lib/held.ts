@@ -3,6 +3,7 @@
  * idle window, bounded-concurrency opening, and the inbound-latency recorder. `ours-process.ts` and
  * `floor-process.ts` plug their way of opening a chat into {@link heldChatsApi}.
  */
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 export interface MemorySample {
@@ -30,7 +31,54 @@ export interface OpenResult {
   firstError?: string;
 }
 
+/** Garbage collections the main thread saw during a window, and their pauses (PerformanceObserver 'gc'). */
+export interface GcSample {
+  minor: number;
+  minorMs: number;
+  /** Mark-compacts (and incremental-marking steps reported as their own entries). */
+  major: number;
+  majorMs: number;
+}
+
+/**
+ * Counts GC pauses while running. A window's CPU per message swings by several µs with whether a mark-compact
+ * fell in it, so each window records them.
+ */
+class GcCounter {
+  private sample: GcSample = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+  private readonly observer = new PerformanceObserver((list) => this.count(list.getEntries()));
+
+  start(): void {
+    this.sample = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  stop(): GcSample {
+    // Entries are delivered asynchronously; those still queued belong to this window.
+    this.count(this.observer.takeRecords());
+    this.observer.disconnect();
+    return this.sample;
+  }
+
+  private count(entries: PerformanceEntry[]): void {
+    for (const entry of entries) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        this.sample.minor++;
+        this.sample.minorMs += entry.duration;
+      } else if (
+        kind === constants.NODE_PERFORMANCE_GC_MAJOR ||
+        kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL
+      ) {
+        this.sample.major++;
+        this.sample.majorMs += entry.duration;
+      }
+    }
+  }
+}
+
 export interface LoadResult extends CpuSample {
+  gc: GcSample;
   received: number;
   /** Receipt time of the first and last load message, ms (performance.timeOrigin + now). */
   firstAt: number;
@@ -140,7 +188,7 @@ export class LatencyRecorder {
     this.count++;
   }
 
-  summary(): Omit<LoadResult, keyof CpuSample> {
+  summary(): Omit<LoadResult, keyof CpuSample | 'gc'> {
     const n = Math.min(this.count, this.samples.length);
     const sorted = this.samples.slice(0, n).sort();
     const at = (q: number) => (n === 0 ? Number.NaN : sorted[Math.min(n - 1, Math.floor(q * n))]!);
@@ -174,6 +222,7 @@ export interface Holder<T> {
 /** The commands every held-chats child serves (see bench/held-chats.ts for the order they run in). */
 export function heldChatsApi<T>(holder: Holder<T>) {
   const recorder = new LatencyRecorder();
+  const gcs = new GcCounter();
   let load: { cpu: NodeJS.CpuUsage; started: number } | undefined;
   return {
     /** Opens a few chats and releases them, so one-time lazy initialisation is not counted per chat. */
@@ -199,6 +248,7 @@ export function heldChatsApi<T>(holder: Holder<T>) {
     alive: () => holder.alive(),
     loadBegin: ({ expected }: { expected: number }) => {
       recorder.reset(expected);
+      gcs.start();
       load = { cpu: process.cpuUsage(), started: performance.now() };
     },
     loadProgress: () => recorder.received,
@@ -209,6 +259,7 @@ export function heldChatsApi<T>(holder: Holder<T>) {
       load = undefined;
       return {
         ...recorder.summary(),
+        gc: gcs.stop(),
         cpuUs: used.user + used.system,
         userUs: used.user,
         systemUs: used.system,

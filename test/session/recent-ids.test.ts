@@ -81,6 +81,44 @@ describe('RecentIds with UUID item Ids (kept packed)', () => {
     }
   });
 
+  /** The window as the spec says it: the last `capacity` Ids added, in order. */
+  function reference(capacity: number) {
+    const window: string[] = [];
+    return {
+      has: (id: string) => window.includes(id),
+      add(id: string) {
+        if (window.includes(id)) return false;
+        window.push(id);
+        if (window.length > capacity) window.shift();
+        return true;
+      },
+    };
+  }
+
+  /** A small deterministic generator, so a failure names the same run every time. */
+  function lcg(seed: number) {
+    let state = seed;
+    return (below: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % below;
+    };
+  }
+
+  it('matches the reference window over long runs that revisit evicted Ids', () => {
+    // A small pool of Ids, so Ids come back after they left the window and overwritten slots get reused.
+    const pool = Array.from({ length: 40 }, () => randomUUID());
+    for (const capacity of [1, 2, 3, 4, 5, 7, 8, 9, 16, 33]) {
+      const random = lcg(capacity);
+      const ids = new RecentIds(capacity);
+      const model = reference(capacity);
+      for (let step = 0; step < 4000; step++) {
+        const id = pool[random(pool.length)]!;
+        if (random(4) === 0) expect(ids.has(id), `has, capacity ${capacity}, step ${step}`).toBe(model.has(id));
+        else expect(ids.add(id), `add, capacity ${capacity}, step ${step}`).toBe(model.add(id));
+      }
+    }
+  });
+
   it('keeps Ids of any other shape as strings, apart from the packed ones', () => {
     const ids = new RecentIds(4);
     const lower = 'f9c7f1c3-8a8e-4a4b-9d4e-5d4c7bb8e7f0';

@@ -1,0 +1,196 @@
+/**
+ * A/B of the message path's CPU cost: the working tree's session code against another commit's, both holding
+ * chats at the same time on the same emulator. One load, spread round-robin over both processes' chats, so
+ * whatever else the machine is doing falls on both sides of every window alike. bench/held-chats.ts runs its
+ * clients one after the other, and this machine's CPU figures wander by more than most code changes are worth.
+ *
+ *   npm run bench:ab                          the working tree against HEAD
+ *   npm run bench:ab -- --base main~3         ... against another commit
+ *   options: --n (chats per side, 1000), --rate (msg/s over both sides, 2000), --windows (8), --load-s (10)
+ *
+ * Prints CPU per inbound message (process.cpuUsage over the window / messages received) for each side and
+ * window, and the median of the per-window differences. The idle rate is not subtracted: both sides pay it in
+ * the same window, and a separate idle measurement per side would add its own noise to the difference; the
+ * idle % of each side is printed for reference. The base commit is checked out in a temporary git
+ * worktree that borrows this tree's node_modules; it is removed at the end.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { EmulatorApi } from './emulator-process.js';
+import { buildChildren } from './lib/build.js';
+import { type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
+import { Child } from './lib/ipc.js';
+import { fmt } from './lib/report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string', default: 'HEAD' },
+    n: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '2000' },
+    windows: { type: 'string', default: '8' },
+    'load-s': { type: 'string', default: '10' },
+  },
+});
+function whole(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!(Number.isInteger(value) && value >= min && value <= max))
+    throw new Error(`--${name}: a whole number, ${min}..${max}`);
+  return value;
+}
+const n = whole('n', values.n, 1, 5000);
+const rate = whole('rate', values.rate, 1, 20_000);
+const windows = whole('windows', values.windows, 1, 30);
+const loadMs = whole('load-s', values['load-s'], 1, 120) * 1000;
+
+function log(message: string): void {
+  process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** A detached worktree of `rev` whose node_modules links to this tree's packages (not its build cache). */
+function checkout(rev: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'connect-bot-ab-'));
+  execFileSync('git', ['worktree', 'add', '--detach', '--quiet', dir, rev], { cwd: root, stdio: 'inherit' });
+  mkdirSync(join(dir, 'node_modules'));
+  for (const entry of readdirSync(join(root, 'node_modules'))) {
+    if (entry !== '.cache') symlinkSync(join(root, 'node_modules', entry), join(dir, 'node_modules', entry));
+  }
+  return dir;
+}
+
+function removeCheckout(dir: string): void {
+  try {
+    execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: root, stdio: 'ignore' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface Side {
+  name: string;
+  child: Child<HeldChatsApi<string>>;
+  idleUsPerMs: number;
+}
+
+async function main(): Promise<void> {
+  const baseDir = checkout(values.base);
+  const sides: Side[] = [];
+  let emulator: Child<EmulatorApi> | undefined;
+  try {
+    log(`compiling both trees (base ${values.base} in ${baseDir})`);
+    const entry = (tree: string, file: string) => join(tree, 'bench', file);
+    const [baseScript, headScript] = await Promise.all([
+      buildChildren(baseDir, [entry(baseDir, 'ours-process.ts')]),
+      buildChildren(root, [entry(root, 'ours-process.ts'), entry(root, 'emulator-process.ts')]),
+    ]);
+    emulator = new Child<EmulatorApi>('emulator', headScript(entry(root, 'emulator-process.ts')));
+    await emulator.ready;
+    const info = await emulator.call('info', undefined);
+    const contactIds = await emulator.call('startChats', { count: 2 * n });
+    for (const [index, [name, script]] of [
+      ['base', baseScript(entry(baseDir, 'ours-process.ts'))],
+      ['work', headScript(entry(root, 'ours-process.ts'))],
+    ].entries()) {
+      const child = new Child<HeldChatsApi<string>>('ours', script!, [JSON.stringify(info)]);
+      const ready = await child.ready;
+      const soft = ready.openFiles.soft;
+      if (soft !== 'unlimited' && Number(soft) < n + 500)
+        throw new Error(
+          `open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000})`,
+        );
+      const open = await child.call(
+        'open',
+        { targets: contactIds.slice(index * n, (index + 1) * n), concurrency: 50 },
+        300_000,
+      );
+      if (open.failed > 0)
+        throw new Error(`${name}: ${open.failed} chats failed to open: ${open.firstError}`);
+      sides.push({ name: name!, child, idleUsPerMs: 0 });
+      log(`${name}: ${open.opened} chats open`);
+    }
+    await Promise.all(sides.map((side) => side.child.call('settle', { minMs: 6000, maxMs: 40_000 }, 60_000)));
+    const idle = await Promise.all(sides.map((side) => side.child.call('idle', { ms: 20_000 }, 60_000)));
+    idle.forEach((sample, i) => {
+      sides[i]!.idleUsPerMs = sample.cpuUs / sample.wallMs;
+    });
+
+    const load = async (ms: number): Promise<LoadResult[]> => {
+      const expected = Math.floor((rate * ms) / 1000 / 2);
+      await Promise.all(sides.map((side) => side.child.call('loadBegin', { expected })));
+      const response = await fetch(`${info.endpoint}/_emulator/load`, {
+        method: 'POST',
+        body: JSON.stringify({ ratePerSecond: rate, durationMs: ms, tickMs: 5 }),
+        headers: { 'content-type': 'application/json' },
+      });
+      if (!response.ok) throw new Error(`load: ${response.status} ${await response.text()}`);
+      let sent = 0;
+      await until(
+        async () => {
+          const status = (await (await fetch(`${info.endpoint}/_emulator/load`)).json()) as {
+            running: boolean;
+            sent: number;
+          };
+          sent = status.sent;
+          return !status.running;
+        },
+        'the load to finish',
+        ms + 30_000,
+      );
+      await until(
+        async () => {
+          const got = await Promise.all(sides.map((side) => side.child.call('loadProgress', undefined)));
+          return got[0]! + got[1]! >= sent;
+        },
+        `${sent} messages to arrive`,
+        30_000,
+      );
+      return Promise.all(sides.map((side) => side.child.call('loadEnd', undefined)));
+    };
+
+    await load(2000); // the message path's first run: V8 tiers up here, not in a measured window
+    const perMsg = (result: LoadResult) => result.cpuUs / result.received;
+    const differences: number[] = [];
+    console.log(`CPU per inbound message, µs (${n} chats per side, ${rate} msg/s over both):`);
+    console.log('window   base    work    work − base   major GCs (pause ms) base / work');
+    for (let w = 1; w <= windows; w++) {
+      const [a, b] = await load(loadMs);
+      const baseUs = perMsg(a!);
+      const workUs = perMsg(b!);
+      differences.push(workUs - baseUs);
+      const gcs = (r: LoadResult) => (r.gc ? `${r.gc.major} (${fmt(r.gc.majorMs, 1)})` : '?');
+      console.log(
+        `${String(w).padStart(6)}   ${fmt(baseUs, 2).padStart(5)}   ${fmt(workUs, 2).padStart(5)}   ${fmt(workUs - baseUs, 2).padStart(6)}` +
+          `        ${gcs(a!)} / ${gcs(b!)}`,
+      );
+    }
+    const sorted = [...differences].sort((x, y) => x - y);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    console.log(
+      `median work − base: ${fmt(median, 2)} µs/msg (range ${fmt(sorted[0]!, 2)} .. ${fmt(sorted.at(-1)!, 2)}); ` +
+        `idle % of a core: base ${fmt(sides[0]!.idleUsPerMs / 10, 3)}, work ${fmt(sides[1]!.idleUsPerMs / 10, 3)}`,
+    );
+  } finally {
+    for (const side of sides) {
+      await side.child.call('close', undefined, 5000).catch(() => {});
+      await side.child.stop();
+    }
+    await emulator?.stop();
+    removeCheckout(baseDir);
+  }
+}
+
+await main();

@@ -87,39 +87,59 @@ interface Side {
 }
 
 async function main(): Promise<void> {
-  const baseDir = checkout(values.base);
+  const againstFloor = values.base === 'floor';
+  const baseDir = againstFloor ? undefined : checkout(values.base);
   const sides: Side[] = [];
   let emulator: Child<EmulatorApi> | undefined;
   try {
-    log(`compiling both trees (base ${values.base} in ${baseDir})`);
+    log(againstFloor ? 'compiling' : `compiling both trees (base ${values.base} in ${baseDir})`);
     const entry = (tree: string, file: string) => join(tree, 'bench', file);
-    const [baseScript, headScript] = await Promise.all([
-      buildChildren(baseDir, [entry(baseDir, 'ours-process.ts')]),
-      buildChildren(root, [entry(root, 'ours-process.ts'), entry(root, 'emulator-process.ts')]),
+    const [baseScript, workScript] = await Promise.all([
+      baseDir ? buildChildren(baseDir, [entry(baseDir, 'ours-process.ts')]) : undefined,
+      buildChildren(
+        root,
+        ['ours-process.ts', 'floor-process.ts', 'emulator-process.ts'].map((file) => entry(root, file)),
+      ),
     ]);
-    emulator = new Child<EmulatorApi>('emulator', headScript(entry(root, 'emulator-process.ts')));
+    emulator = new Child<EmulatorApi>('emulator', workScript(entry(root, 'emulator-process.ts')));
     await emulator.ready;
     const info = await emulator.call('info', undefined);
     const contactIds = await emulator.call('startChats', { count: 2 * n });
-    for (const [index, [name, script]] of [
-      ['base', baseScript(entry(baseDir, 'ours-process.ts'))],
-      ['work', headScript(entry(root, 'ours-process.ts'))],
-    ].entries()) {
-      const child = new Child<HeldChatsApi<string>>('ours', script!, [JSON.stringify(info)]);
+    const baseTargets = contactIds.slice(0, n);
+    const candidates = [
+      againstFloor
+        ? {
+            name: 'floor',
+            child: new Child<HeldChatsApi<string>>('floor', workScript(entry(root, 'floor-process.ts'))),
+            // The floor opens ready-made websocket URLs (valid 100 s), so they are made just before it opens.
+            targets: () => emulator!.call('connectBots', { contactIds: baseTargets }),
+          }
+        : {
+            name: 'base',
+            child: new Child<HeldChatsApi<string>>('ours', baseScript!(entry(baseDir!, 'ours-process.ts')), [
+              JSON.stringify(info),
+            ]),
+            targets: async () => baseTargets,
+          },
+      {
+        name: 'work',
+        child: new Child<HeldChatsApi<string>>('ours', workScript(entry(root, 'ours-process.ts')), [
+          JSON.stringify(info),
+        ]),
+        targets: async () => contactIds.slice(n),
+      },
+    ];
+    for (const { name, child, targets } of candidates) {
       const ready = await child.ready;
       const soft = ready.openFiles.soft;
       if (soft !== 'unlimited' && Number(soft) < n + 500)
         throw new Error(
           `open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000})`,
         );
-      const open = await child.call(
-        'open',
-        { targets: contactIds.slice(index * n, (index + 1) * n), concurrency: 50 },
-        300_000,
-      );
+      sides.push({ name, child, idleUsPerMs: 0 });
+      const open = await child.call('open', { targets: await targets(), concurrency: 50 }, 300_000);
       if (open.failed > 0)
         throw new Error(`${name}: ${open.failed} chats failed to open: ${open.firstError}`);
-      sides.push({ name: name!, child, idleUsPerMs: 0 });
       log(`${name}: ${open.opened} chats open`);
     }
     await Promise.all(sides.map((side) => side.child.call('settle', { minMs: 6000, maxMs: 40_000 }, 60_000)));
@@ -164,24 +184,37 @@ async function main(): Promise<void> {
     await load(2000); // the message path's first run: V8 tiers up here, not in a measured window
     const perMsg = (result: LoadResult) => result.cpuUs / result.received;
     const differences: number[] = [];
+    const ratios: number[] = [];
+    const [base, work] = sides as [Side, Side];
     console.log(`CPU per inbound message, µs (${n} chats per side, ${rate} msg/s over both):`);
-    console.log('window   base    work    work − base   major GCs (pause ms) base / work');
+    console.log(
+      `window  ${base.name.padStart(6)}    work  work − ${base.name}  work / ${base.name}  major GCs (pause ms): ${base.name} / work`,
+    );
+    const gcs = (r: LoadResult) => (r.gc ? `${r.gc.major} (${fmt(r.gc.majorMs, 1)})` : '?');
     for (let w = 1; w <= windows; w++) {
-      const [a, b] = await load(loadMs);
-      const baseUs = perMsg(a!);
-      const workUs = perMsg(b!);
+      const [a, b] = (await load(loadMs)) as [LoadResult, LoadResult];
+      const baseUs = perMsg(a);
+      const workUs = perMsg(b);
       differences.push(workUs - baseUs);
-      const gcs = (r: LoadResult) => (r.gc ? `${r.gc.major} (${fmt(r.gc.majorMs, 1)})` : '?');
+      ratios.push(workUs / baseUs);
       console.log(
-        `${String(w).padStart(6)}   ${fmt(baseUs, 2).padStart(5)}   ${fmt(workUs, 2).padStart(5)}   ${fmt(workUs - baseUs, 2).padStart(6)}` +
-          `        ${gcs(a!)} / ${gcs(b!)}`,
+        [
+          String(w).padStart(6),
+          fmt(baseUs, 2).padStart(7),
+          fmt(workUs, 2).padStart(7),
+          fmt(workUs - baseUs, 2).padStart(12),
+          fmt(workUs / baseUs, 3).padStart(12),
+          `  ${gcs(a)} / ${gcs(b)}`,
+        ].join(' '),
       );
     }
-    const sorted = [...differences].sort((x, y) => x - y);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const median = (values: number[]) =>
+      [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)]!;
     console.log(
-      `median work − base: ${fmt(median, 2)} µs/msg (range ${fmt(sorted[0]!, 2)} .. ${fmt(sorted.at(-1)!, 2)}); ` +
-        `idle % of a core: base ${fmt(sides[0]!.idleUsPerMs / 10, 3)}, work ${fmt(sides[1]!.idleUsPerMs / 10, 3)}`,
+      `median work − ${base.name}: ${fmt(median(differences), 2)} µs/msg ` +
+        `(range ${fmt(Math.min(...differences), 2)} .. ${fmt(Math.max(...differences), 2)}); ` +
+        `median work / ${base.name}: ${fmt(median(ratios), 3)}; ` +
+        `idle % of a core: ${base.name} ${fmt(base.idleUsPerMs / 10, 3)}, work ${fmt(work.idleUsPerMs / 10, 3)}`,
     );
   } finally {
     for (const side of sides) {
@@ -189,7 +222,7 @@ async function main(): Promise<void> {
       await side.child.stop();
     }
     await emulator?.stop();
-    removeCheckout(baseDir);
+    if (baseDir) removeCheckout(baseDir);
   }
 }
 

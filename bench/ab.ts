@@ -22,8 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
-import { type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
+import type { HeldChatsApi, LoadResult } from './lib/held.js';
 import { Child } from './lib/ipc.js';
+import { median, pairedWindow } from './lib/paired.js';
 import { fmt } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -69,14 +70,6 @@ function removeCheckout(dir: string): void {
     execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: root, stdio: 'ignore' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
   }
 }
 
@@ -148,39 +141,9 @@ async function main(): Promise<void> {
       sides[i]!.idleUsPerMs = sample.cpuUs / sample.wallMs;
     });
 
-    const load = async (ms: number): Promise<LoadResult[]> => {
-      const expected = Math.floor((rate * ms) / 1000 / 2);
-      await Promise.all(sides.map((side) => side.child.call('loadBegin', { expected })));
-      const response = await fetch(`${info.endpoint}/_emulator/load`, {
-        method: 'POST',
-        body: JSON.stringify({ ratePerSecond: rate, durationMs: ms, tickMs: 5 }),
-        headers: { 'content-type': 'application/json' },
-      });
-      if (!response.ok) throw new Error(`load: ${response.status} ${await response.text()}`);
-      let sent = 0;
-      await until(
-        async () => {
-          const status = (await (await fetch(`${info.endpoint}/_emulator/load`)).json()) as {
-            running: boolean;
-            sent: number;
-          };
-          sent = status.sent;
-          return !status.running;
-        },
-        'the load to finish',
-        ms + 30_000,
-      );
-      await until(
-        async () => {
-          const got = await Promise.all(sides.map((side) => side.child.call('loadProgress', undefined)));
-          return got[0]! + got[1]! >= sent;
-        },
-        `${sent} messages to arrive`,
-        30_000,
-      );
-      return Promise.all(sides.map((side) => side.child.call('loadEnd', undefined)));
-    };
-
+    const children = sides.map((side) => side.child);
+    const load = (durationMs: number) =>
+      pairedWindow(info.endpoint, children, { ratePerSecond: rate, durationMs, tickMs: 5 });
     await load(2000); // the message path's first run: V8 tiers up here, not in a measured window
     const perMsg = (result: LoadResult) => result.cpuUs / result.received;
     const differences: number[] = [];
@@ -208,8 +171,6 @@ async function main(): Promise<void> {
         ].join(' '),
       );
     }
-    const median = (values: number[]) =>
-      [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)]!;
     console.log(
       `median work − ${base.name}: ${fmt(median(differences), 2)} µs/msg ` +
         `(range ${fmt(Math.min(...differences), 2)} .. ${fmt(Math.max(...differences), 2)}); ` +

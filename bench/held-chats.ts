@@ -21,8 +21,9 @@ import { parseArgs } from 'node:util';
 import type { LoadStatus } from '../src/emulator/index.js';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
-import { type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
+import { type GcSample, type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
 import { Child, type Ready } from './lib/ipc.js';
+import { median, pairedWindow } from './lib/paired.js';
 import { fmt, type Kind, type RunResult, table, verdicts, verdictTable } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,6 +52,8 @@ interface Plan {
   loadMs: number;
   /** Measured load windows per run; the one with the median CPU per message is reported. */
   loadWindows: number;
+  /** Load windows of the paired phase: ours and the floor holding N chats each at the same time. */
+  pairedWindows: number;
 }
 
 const FULL: Plan = {
@@ -65,6 +68,7 @@ const FULL: Plan = {
   loadWarmMs: 2000,
   loadMs: 10_000,
   loadWindows: 3,
+  pairedWindows: 5,
 };
 /** A quick end-to-end check of the machinery; its memory and CPU figures are indicative only. */
 const SMOKE: Plan = {
@@ -77,6 +81,7 @@ const SMOKE: Plan = {
   loadWarmMs: 500,
   loadMs: 3000,
   loadWindows: 1,
+  pairedWindows: 1,
 };
 
 const { values } = parseArgs({
@@ -89,6 +94,7 @@ const { values } = parseArgs({
     'idle-s': { type: 'string' },
     'load-s': { type: 'string' },
     windows: { type: 'string' },
+    'paired-windows': { type: 'string' },
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
   },
 });
@@ -109,6 +115,7 @@ plan.loadTickMs = intOption('tick-ms', 1, 1000) ?? plan.loadTickMs;
 plan.idleMs = (intOption('idle-s', 1, 600) ?? plan.idleMs / 1000) * 1000;
 plan.loadMs = (intOption('load-s', 1, 120) ?? plan.loadMs / 1000) * 1000;
 plan.loadWindows = intOption('windows', 1, 9) ?? plan.loadWindows;
+plan.pairedWindows = intOption('paired-windows', 0, 9) ?? plan.pairedWindows;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -270,6 +277,90 @@ async function run(
   }
 }
 
+/** What the paired phase measured at one N: CPU per message net of each side's idle rate, per window. */
+export interface PairedResult {
+  n: number;
+  /** Medians over the windows; `ratio` is the median of the per-window ratios. */
+  ours: number;
+  floor: number;
+  ratio: number;
+  windows: Array<{ ours: number; floor: number; received: [number, number]; gc: [GcSample, GcSample] }>;
+}
+
+/**
+ * Ours and the floor holding N chats each at the same time, under one load that gives each of them the rate
+ * of its own run (see lib/paired.ts for why). Each side's idle rate from its own run is subtracted, as there.
+ */
+async function paired(
+  n: number,
+  emulator: Child<EmulatorApi>,
+  info: { endpoint: string; region: string; instanceId: string },
+  idleUsPerMs: { ours: number; floor: number },
+): Promise<PairedResult> {
+  const contactIds = await emulator.call('startChats', { count: 2 * n });
+  const ours = new Child<HeldChatsApi<string>>('ours', script(join(here, 'ours-process.ts')), [
+    JSON.stringify(info),
+  ]);
+  const floor = new Child<HeldChatsApi<string>>('floor', script(join(here, 'floor-process.ts')));
+  try {
+    checkFdLimit('ours', await ours.ready, n);
+    checkFdLimit('floor', await floor.ready, n);
+    log(`paired N=${n}: opening ours, then the floor`);
+    for (const [name, child, targets] of [
+      ['ours', ours, async () => contactIds.slice(0, n)],
+      // The floor's URLs are valid 100 s: issued just before it opens them.
+      ['floor', floor, () => emulator.call('connectBots', { contactIds: contactIds.slice(n) })],
+    ] as const) {
+      const open = await child.call(
+        'open',
+        { targets: await targets(), concurrency: plan.concurrency },
+        300_000,
+      );
+      if (open.failed > 0)
+        throw new Error(`paired ${name}: ${open.failed} failed to open: ${open.firstError}`);
+    }
+    await Promise.all(
+      [ours, floor].map((child) => child.call('settle', plan.quiet, plan.quiet.maxMs + 30_000)),
+    );
+    const load = (durationMs: number) =>
+      pairedWindow(info.endpoint, [ours, floor], {
+        ratePerSecond: 2 * plan.loadRate,
+        durationMs,
+        tickMs: plan.loadTickMs,
+      });
+    await load(plan.loadWarmMs);
+    log(`paired N=${n}: ${plan.pairedWindows} × ${plan.loadMs / 1000} s at ${plan.loadRate} msg/s each`);
+    const net = (r: LoadResult, idle: number) => (r.cpuUs - idle * r.wallMs) / r.received;
+    const windows: PairedResult['windows'] = [];
+    for (let i = 0; i < plan.pairedWindows; i++) {
+      const [o, f] = (await load(plan.loadMs)) as [LoadResult, LoadResult];
+      windows.push({
+        ours: net(o, idleUsPerMs.ours),
+        floor: net(f, idleUsPerMs.floor),
+        received: [o.received, f.received],
+        gc: [o.gc, f.gc],
+      });
+    }
+    const result = {
+      n,
+      ours: median(windows.map((w) => w.ours)),
+      floor: median(windows.map((w) => w.floor)),
+      ratio: median(windows.map((w) => w.ours / w.floor)),
+      windows,
+    };
+    log(
+      `paired N=${n}: ours ${fmt(result.ours, 2)} µs/msg, floor ${fmt(result.floor, 2)} µs/msg, ratio ${fmt(result.ratio, 2)}`,
+    );
+    return result;
+  } finally {
+    for (const child of [ours, floor]) {
+      await child.call('close', undefined, 5000).catch(() => {});
+      await child.stop();
+    }
+    await emulator.call('endChats', { contactIds });
+  }
+}
+
 function gitCommit(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
@@ -280,7 +371,7 @@ function gitCommit(): string | undefined {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const budgetMs = 15 * 60_000;
+  const budgetMs = 25 * 60_000;
   const watchdog = setTimeout(() => {
     log(`overall time limit of ${budgetMs / 60_000} min reached; stopping`);
     process.exit(1);
@@ -292,11 +383,11 @@ async function main(): Promise<void> {
   script = await buildChildren(join(here, '..'), scripts);
   const emulator = new Child<EmulatorApi>('emulator', script(join(here, 'emulator-process.ts')));
   const emulatorReady = await emulator.ready;
-  checkFdLimit('emulator', emulatorReady, Math.max(...plan.ns));
+  checkFdLimit('emulator', emulatorReady, 2 * Math.max(...plan.ns)); // the paired phase holds 2N
   const info = await emulator.call('info', undefined);
   log(`emulator at ${info.endpoint} (pid ${emulator.pid}); plan ${JSON.stringify(plan)}`);
 
-  const pairs: Array<{ n: number; ours: RunResult; floor: RunResult }> = [];
+  const pairs: Array<{ n: number; ours: RunResult; floor: RunResult; paired: PairedResult | undefined }> = [];
   try {
     for (const n of plan.ns) {
       const ours = values.only === 'floor' ? undefined : await run('ours', n, emulator, info);
@@ -306,7 +397,12 @@ async function main(): Promise<void> {
         process.stdout.write(`${JSON.stringify(ours ?? floor)}\n`);
         continue;
       }
-      pairs.push({ n, ours, floor });
+      const idleUsPerMs = (r: RunResult) => r.idle.cpuUs / r.idle.wallMs;
+      const pairedResult =
+        plan.pairedWindows > 0
+          ? await paired(n, emulator, info, { ours: idleUsPerMs(ours), floor: idleUsPerMs(floor) })
+          : undefined;
+      pairs.push({ n, ours, floor, paired: pairedResult });
     }
   } finally {
     await emulator.stop();
@@ -326,6 +422,11 @@ async function main(): Promise<void> {
     'Join/open: ours = CreateParticipant + CreateParticipantConnection + websocket + subscribe ack + transcript positioning per chat; floor = websocket + subscribe ack only (its URLs are issued in the emulator process). Plain ws:// on loopback, no TLS.',
     'Latency: emulator timestamp taken just before the message is stored and pushed → message event in the client (ours: ChatSession "message"; floor: after the second JSON.parse). Includes emulator item building and JSON encoding, ws send, loopback TCP, ws frame parsing, decoding, de-duplication and event dispatch, and any event-loop queueing on both sides (all processes share the machine\'s cores).',
     `CPU per inbound message: process.cpuUsage() of the chat-holding process over a ${plan.loadMs / 1000} s load window (after a ${plan.loadWarmMs / 1000} s warm-up run), minus the idle rate for the same wall time, divided by messages received${plan.loadWindows > 1 ? `; of ${plan.loadWindows} windows in a row the median is reported (all are in latest.json), with that window's latency and throughput` : ''}. At ${plan.loadRate} msg/s spread over the chats nearly every message is its own socket read and event-loop wake-up.`,
+    ...(plan.pairedWindows > 0
+      ? [
+          `Paired: ours and the floor hold N chats each at the same time, and one load of 2 × ${plan.loadRate} msg/s goes round-robin over both, so each gets its own run's rate. CPU per message as above, over the same ${plan.loadMs / 1000} s windows, each side's idle rate from its own run subtracted; ${plan.pairedWindows > 1 ? `median of ${plan.pairedWindows} windows, and the median of the per-window ratios` : 'one window'}. Two windows run one after the other differ by more than the two clients do; the same window does not. A mark-compact in one side's window still adds about 3 µs per message to it (the GC pauses of each window are in latest.json).`,
+        ]
+      : []),
   ];
   const output = {
     date: new Date().toISOString(),
@@ -350,6 +451,14 @@ async function main(): Promise<void> {
   print();
   print('Targets (ours):');
   print(verdictTable(rows));
+  print();
+  for (const { paired: p } of pairs) {
+    if (!p) continue;
+    print(
+      `Paired windows, N = ${fmt(p.n, 0)}: CPU per inbound message ours ${fmt(p.ours, 2)} µs, floor ${fmt(p.floor, 2)} µs, ` +
+        `ours/floor ${fmt(p.ratio, 2)} (per window: ${p.windows.map((w) => fmt(w.ours / w.floor, 2)).join(' ')})`,
+    );
+  }
   print();
   for (const note of notes) print(`- ${note}`);
   print();

@@ -58,6 +58,17 @@ describe('npm run bench:smoke', () => {
       expect(run.load.latencyMs.p99).toBeGreaterThan(0);
       expect(run.idle.wallMs).toBeGreaterThan(0);
     }
+    // The paired phase: both clients in the same load window, every message of it received.
+    expect(stdout).toMatch(
+      /Paired windows, N = 100: CPU per inbound message ours [\d.]+ µs, floor [\d.]+ µs/,
+    );
+    const paired = (written.results[0] as { paired?: Paired }).paired!;
+    expect(paired.windows).toHaveLength(1);
+    const [window] = paired.windows as [Paired['windows'][number]];
+    expect(window.received[0]).toBeGreaterThan(0);
+    expect(window.received[1]).toBeGreaterThan(0);
+    expect(paired.ratio).toBeCloseTo(window.ours / window.floor, 6);
+    expect(window.gc[0]).toMatchObject({ minor: expect.any(Number), major: expect.any(Number) });
     expect(written.targets.map((t) => t.target)).toEqual([
       'heap per chat ≤ 12 KB',
       'RSS per chat ≤ 1.5× floor',
@@ -75,4 +86,14 @@ interface Run {
   aliveAtEnd: number;
   idle: { wallMs: number };
   load: { sent: number; received: number; latencyMs: { p99: number } };
+}
+
+interface Paired {
+  ratio: number;
+  windows: Array<{
+    ours: number;
+    floor: number;
+    received: [number, number];
+    gc: [{ minor: number; major: number }, { minor: number; major: number }];
+  }>;
 }

@@ -1,0 +1,67 @@
+/**
+ * Paired load windows: two held-chats children on one emulator, one load spread round-robin over the chats of
+ * both, each child measuring its own CPU over the same wall-clock window. Whatever else the machine does in
+ * that window (other tenants, the emulator's own bursts) falls on both sides alike, so the ratio of the two is
+ * far steadier than the ratio of two windows run one after the other. What still moves it is a mark-compact
+ * falling in one side's window and not the other's; every window records its GC pauses (held.ts).
+ */
+import type { HeldChatsApi, LoadResult } from './held.js';
+import { sleep } from './held.js';
+import type { Child } from './ipc.js';
+
+export interface PairedLoad {
+  /** Messages per second over both sides together. */
+  ratePerSecond: number;
+  durationMs: number;
+  tickMs: number;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** One window over both children (`endpoint` is the emulator's); returns their results in order. */
+export async function pairedWindow(
+  endpoint: string,
+  children: ReadonlyArray<Child<HeldChatsApi<string>>>,
+  load: PairedLoad,
+): Promise<LoadResult[]> {
+  const expected = Math.floor((load.ratePerSecond * load.durationMs) / 1000 / children.length);
+  await Promise.all(children.map((child) => child.call('loadBegin', { expected })));
+  const response = await fetch(`${endpoint}/_emulator/load`, {
+    method: 'POST',
+    body: JSON.stringify(load),
+    headers: { 'content-type': 'application/json' },
+  });
+  if (!response.ok) throw new Error(`load: ${response.status} ${await response.text()}`);
+  let sent = 0;
+  await until(
+    async () => {
+      const status = (await (await fetch(`${endpoint}/_emulator/load`)).json()) as {
+        running: boolean;
+        sent: number;
+      };
+      sent = status.sent;
+      return !status.running;
+    },
+    'the load to finish',
+    load.durationMs + 30_000,
+  );
+  await until(
+    async () => {
+      const got = await Promise.all(children.map((child) => child.call('loadProgress', undefined)));
+      return got.reduce((sum, count) => sum + count, 0) >= sent;
+    },
+    `${sent} messages to arrive`,
+    30_000,
+  );
+  return Promise.all(children.map((child) => child.call('loadEnd', undefined)));
+}
+
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+}

@@ -1,14 +1,17 @@
 /**
  * The held-chats benchmark of issue 4: memory, idle CPU, join time and inbound latency/CPU for N held chats,
  * "ours" (ChatClient sessions) against a bare-`ws` "floor", each client kind alone in its own child process,
- * the emulator in a third.
+ * the emulator in a third. Then, per N, a paired phase: both clients at once, in the same load windows, for a
+ * CPU ratio that the machine's drift from one window to the next does not move (lib/paired.ts).
  *
- *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s, 3 windows of 10 s (~10 min)
- *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s (~40 s)
+ *   npm run bench          N = 1,000 and 5,000; 60 s idle windows; 2,000 msg/s, 3 windows of 10 s alone and
+ *                          5 paired (~14 min)
+ *   npm run bench:smoke    N = 200; 10 s idle; 500 msg/s for 3 s, 1 paired window (~45 s); writes smoke.json
  *
  * Development aids: `--only ours|floor` and `--n 2000` run one side or other sizes (raw figures on stdout);
- * `--rate`, `--tick-ms`, `--idle-s`, `--load-s` and `--windows` change the load shape and the windows;
- * BENCH_NODE_FLAGS="--trace-gc-nvp" passes Node/V8 flags to the chat-holding children.
+ * `--rate`, `--tick-ms`, `--idle-s`, `--load-s`, `--windows` and `--paired-windows` (0 skips the phase) change
+ * the load shape and the windows; BENCH_NODE_FLAGS="--trace-gc-nvp" passes Node/V8 flags to the chat-holding
+ * children.
  *
  * Prints a table with ours/floor ratios and PASS/MISS per target; writes bench/results/latest.json.
  */
@@ -95,7 +98,7 @@ const { values } = parseArgs({
     'load-s': { type: 'string' },
     windows: { type: 'string' },
     'paired-windows': { type: 'string' },
-    out: { type: 'string', default: join(here, 'results', 'latest.json') },
+    out: { type: 'string' },
   },
 });
 const plan: Plan = { ...(values.smoke ? SMOKE : FULL) };
@@ -440,8 +443,10 @@ async function main(): Promise<void> {
     targets: rows,
     durationS: (performance.now() - started) / 1000,
   };
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify(output, null, 2)}\n`);
+  // A smoke run must not overwrite the last full run's figures.
+  const out = values.out ?? join(here, 'results', values.smoke ? 'smoke.json' : 'latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(output, null, 2)}\n`);
 
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print();
@@ -462,7 +467,7 @@ async function main(): Promise<void> {
   print();
   for (const note of notes) print(`- ${note}`);
   print();
-  print(`Wrote ${values.out} (${fmt(output.durationS, 0)} s)`);
+  print(`Wrote ${out} (${fmt(output.durationS, 0)} s)`);
 }
 
 main().catch((error: unknown) => {

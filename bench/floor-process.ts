@@ -4,13 +4,13 @@
  * frame JSON-parsed, `aws/chat` content parsed a second time. No zombie detection, no reconnect, no dedupe,
  * no token refresh. Its "message event" is the moment after the second parse.
  */
-import v8 from 'node:v8';
 import WebSocket from 'ws';
+import { tuneV8ForHeldChats } from '../src/session/tuning.js';
 import { type Holder, heldChatsApi } from './lib/held.js';
 import { serve } from './lib/ipc.js';
 
-// The same V8 configuration as ours (tuneV8ForHeldChats), so the two differ only in how they hold chats.
-v8.setFlagsFromString('--no-allocation-site-pretenuring');
+// The same V8 configuration as ours, so the two differ only in how they hold chats.
+tuneV8ForHeldChats();
 
 const SUBSCRIBE = '{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}';
 const HEARTBEAT = '{"topic":"aws/heartbeat"}';

@@ -61,7 +61,7 @@ export const configSchema = z
       .object({
         /** Chats held at once; beyond it joins are refused and /readyz reports 503. */
         maxChats: positiveInt.default(5000),
-        /** Turn off V8's allocation-site pretenuring at start (tuneV8ForHeldChats): less GC per inbound message. */
+        /** V8 settings for many held chats at start (tuneV8ForHeldChats): less GC per inbound message, more peak heap. */
         v8Tuning: z.boolean().default(true),
       })
       .strict()

@@ -113,7 +113,8 @@ describe('RecentIds with UUID item Ids (kept packed)', () => {
       const model = reference(capacity);
       for (let step = 0; step < 4000; step++) {
         const id = pool[random(pool.length)]!;
-        if (random(4) === 0) expect(ids.has(id), `has, capacity ${capacity}, step ${step}`).toBe(model.has(id));
+        if (random(4) === 0)
+          expect(ids.has(id), `has, capacity ${capacity}, step ${step}`).toBe(model.has(id));
         else expect(ids.add(id), `add, capacity ${capacity}, step ${step}`).toBe(model.add(id));
       }
     }

@@ -6,12 +6,15 @@
  *
  *   npm run bench:ab                          the working tree against HEAD
  *   npm run bench:ab -- --base main~3         ... against another commit
+ *   npm run bench:ab -- --base floor          ... against the bare-ws floor (bench/floor-process.ts)
  *   options: --n (chats per side, 1000), --rate (msg/s over both sides, 2000), --windows (8), --load-s (10)
  *
  * Prints CPU per inbound message (process.cpuUsage over the window / messages received) for each side and
  * window, and the median of the per-window differences. The idle rate is not subtracted: both sides pay it in
  * the same window, and a separate idle measurement per side would add its own noise to the difference; the
- * idle % of each side is printed for reference. The base commit is checked out in a temporary git
+ * idle % of each side is printed for reference. Against the floor this favours ours a little, as the floor's
+ * idle (a timer per chat) costs more; bench/held-chats.ts's paired phase subtracts each side's idle rate from
+ * its own 60 s run. The base commit is checked out in a temporary git
  * worktree that borrows this tree's node_modules; it is removed at the end.
  */
 import { execFileSync } from 'node:child_process';
@@ -57,7 +60,15 @@ function log(message: string): void {
 /** A detached worktree of `rev` whose node_modules links to this tree's packages (not its build cache). */
 function checkout(rev: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'connect-bot-ab-'));
-  execFileSync('git', ['worktree', 'add', '--detach', '--quiet', dir, rev], { cwd: root, stdio: 'inherit' });
+  try {
+    execFileSync('git', ['worktree', 'add', '--detach', '--quiet', dir, rev], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`--base ${rev}: cannot check it out (${(error as Error).message})`);
+  }
   mkdirSync(join(dir, 'node_modules'));
   for (const entry of readdirSync(join(root, 'node_modules'))) {
     if (entry !== '.cache') symlinkSync(join(root, 'node_modules', entry), join(dir, 'node_modules', entry));
@@ -95,7 +106,11 @@ async function main(): Promise<void> {
       ),
     ]);
     emulator = new Child<EmulatorApi>('emulator', workScript(entry(root, 'emulator-process.ts')));
-    await emulator.ready;
+    const emulatorFiles = (await emulator.ready).openFiles.soft;
+    if (emulatorFiles !== 'unlimited' && Number(emulatorFiles) < 2 * n + 500)
+      throw new Error(
+        `open-files limit ${emulatorFiles} is too low for ${2 * n} sockets; raise it (ulimit -n ${2 * n + 1000})`,
+      );
     const info = await emulator.call('info', undefined);
     const contactIds = await emulator.call('startChats', { count: 2 * n });
     const baseTargets = contactIds.slice(0, n);
@@ -187,4 +202,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+main().catch((error: unknown) => {
+  log(`failed: ${(error as Error)?.message ?? String(error)}`);
+  process.exit(1);
+});

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import type { LoadStatus } from '../src/emulator/index.js';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
-import { type GcSample, type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
+import { type GcSample, type HeldChatsApi, type LoadResult, sleep, until } from './lib/held.js';
 import { Child, type Ready } from './lib/ipc.js';
 import { median, pairedWindow } from './lib/paired.js';
 import { fmt, type Kind, type RunResult, table, verdicts, verdictTable } from './lib/report.js';
@@ -131,15 +131,6 @@ function checkFdLimit(name: string, ready: Ready, n: number): void {
     throw new Error(
       `${name}: open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000}) and rerun`,
     );
-  }
-}
-
-/** Bounded wait for `check` to become true. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs: number, everyMs = 250) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
   }
 }
 

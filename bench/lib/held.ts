@@ -125,6 +125,20 @@ export async function settle({ minMs, maxMs }: { minMs: number; maxMs: number })
   return { ms: performance.now() - started, settled: youngMB() <= SETTLED_YOUNG_MB };
 }
 
+/** Bounded wait for `check` to become true, asking every `everyMs`. */
+export async function until(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,8 +5,7 @@
  * far steadier than the ratio of two windows run one after the other. What still moves it is a mark-compact
  * falling in one side's window and not the other's; every window records its GC pauses (held.ts).
  */
-import type { HeldChatsApi, LoadResult } from './held.js';
-import { sleep } from './held.js';
+import { type HeldChatsApi, type LoadResult, until } from './held.js';
 import type { Child } from './ipc.js';
 
 export interface PairedLoad {
@@ -14,14 +13,6 @@ export interface PairedLoad {
   ratePerSecond: number;
   durationMs: number;
   tickMs: number;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** One window over both children (`endpoint` is the emulator's); returns their results in order. */
@@ -50,6 +41,7 @@ export async function pairedWindow(
     },
     'the load to finish',
     load.durationMs + 30_000,
+    100,
   );
   await until(
     async () => {
@@ -58,6 +50,7 @@ export async function pairedWindow(
     },
     `${sent} messages to arrive`,
     30_000,
+    100,
   );
   return Promise.all(children.map((child) => child.call('loadEnd', undefined)));
 }

@@ -26,9 +26,9 @@ import { parseArgs } from 'node:util';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import type { HeldChatsApi, LoadResult } from './lib/held.js';
-import { Child } from './lib/ipc.js';
-import { median, pairedWindow } from './lib/paired.js';
-import { fmt } from './lib/report.js';
+import { Child, checkFdLimit } from './lib/ipc.js';
+import { pairedWindow } from './lib/paired.js';
+import { fmt, median, wholeNumber } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -42,16 +42,10 @@ const { values } = parseArgs({
     'load-s': { type: 'string', default: '10' },
   },
 });
-function whole(name: string, raw: string, min: number, max: number): number {
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value >= min && value <= max))
-    throw new Error(`--${name}: a whole number, ${min}..${max}`);
-  return value;
-}
-const n = whole('n', values.n, 1, 5000);
-const rate = whole('rate', values.rate, 1, 20_000);
-const windows = whole('windows', values.windows, 1, 30);
-const loadMs = whole('load-s', values['load-s'], 1, 120) * 1000;
+const n = wholeNumber('n', values.n, 1, 5000);
+const rate = wholeNumber('rate', values.rate, 1, 20_000);
+const windows = wholeNumber('windows', values.windows, 1, 30);
+const loadMs = wholeNumber('load-s', values['load-s'], 1, 120) * 1000;
 
 function log(message: string): void {
   process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -106,11 +100,7 @@ async function main(): Promise<void> {
       ),
     ]);
     emulator = new Child<EmulatorApi>('emulator', workScript(entry(root, 'emulator-process.ts')));
-    const emulatorFiles = (await emulator.ready).openFiles.soft;
-    if (emulatorFiles !== 'unlimited' && Number(emulatorFiles) < 2 * n + 500)
-      throw new Error(
-        `open-files limit ${emulatorFiles} is too low for ${2 * n} sockets; raise it (ulimit -n ${2 * n + 1000})`,
-      );
+    checkFdLimit('emulator', await emulator.ready, 2 * n);
     const info = await emulator.call('info', undefined);
     const contactIds = await emulator.call('startChats', { count: 2 * n });
     const baseTargets = contactIds.slice(0, n);
@@ -138,12 +128,7 @@ async function main(): Promise<void> {
       },
     ];
     for (const { name, child, targets } of candidates) {
-      const ready = await child.ready;
-      const soft = ready.openFiles.soft;
-      if (soft !== 'unlimited' && Number(soft) < n + 500)
-        throw new Error(
-          `open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000})`,
-        );
+      checkFdLimit(name, await child.ready, n);
       sides.push({ name, child, idleUsPerMs: 0 });
       const open = await child.call('open', { targets: await targets(), concurrency: 50 }, 300_000);
       if (open.failed > 0)

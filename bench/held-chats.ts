@@ -25,9 +25,18 @@ import type { LoadStatus } from '../src/emulator/index.js';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import { type GcSample, type HeldChatsApi, type LoadResult, sleep, until } from './lib/held.js';
-import { Child, type Ready } from './lib/ipc.js';
-import { median, pairedWindow } from './lib/paired.js';
-import { fmt, type Kind, type RunResult, table, verdicts, verdictTable } from './lib/report.js';
+import { Child, checkFdLimit } from './lib/ipc.js';
+import { pairedWindow } from './lib/paired.js';
+import {
+  fmt,
+  type Kind,
+  median,
+  type RunResult,
+  table,
+  verdicts,
+  verdictTable,
+  wholeNumber,
+} from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Maps a child entry point to its compiled JavaScript (see buildChildren). */
@@ -107,11 +116,7 @@ if (plan.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new 
 /** Development aids: other load shapes and shorter windows (results are not comparable with the defaults). */
 function intOption(name: keyof typeof values, min: number, max: number): number | undefined {
   const raw = values[name];
-  if (raw === undefined || typeof raw !== 'string') return undefined;
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value >= min && value <= max))
-    throw new Error(`--${name}: a whole number, ${min}..${max}`);
-  return value;
+  return typeof raw === 'string' ? wholeNumber(name, raw, min, max) : undefined;
 }
 plan.loadRate = intOption('rate', 1, 20_000) ?? plan.loadRate;
 plan.loadTickMs = intOption('tick-ms', 1, 1000) ?? plan.loadTickMs;
@@ -122,16 +127,6 @@ plan.pairedWindows = intOption('paired-windows', 0, 9) ?? plan.pairedWindows;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-/** A child must be able to hold N sockets plus its HTTP pool and the usual descriptors. */
-function checkFdLimit(name: string, ready: Ready, n: number): void {
-  const soft = ready.openFiles.soft;
-  if (soft !== 'unlimited' && Number(soft) < n + 500) {
-    throw new Error(
-      `${name}: open-files limit ${soft} is too low for ${n} sockets; raise it (ulimit -n ${n + 1000}) and rerun`,
-    );
-  }
 }
 
 async function control(endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown) {
@@ -175,6 +170,13 @@ async function inboundLoad(held: Child<HeldChatsApi<string>>, endpoint: string, 
   return { load: await held.call('loadEnd', undefined), status };
 }
 
+/** A fresh chat-holding child of one kind (ours joins through `info`'s emulator; the floor needs URLs). */
+function spawnHolder(kind: Kind, info: { endpoint: string; region: string; instanceId: string }) {
+  return kind === 'ours'
+    ? new Child<HeldChatsApi<string>>('ours', script(join(here, 'ours-process.ts')), [JSON.stringify(info)])
+    : new Child<HeldChatsApi<string>>('floor', script(join(here, 'floor-process.ts')));
+}
+
 /**
  * One client kind at one N, in a fresh child: warm up, baseline, open N, settle, memory, idle window,
  * memory again, then the inbound load.
@@ -188,10 +190,7 @@ async function run(
   const contactIds = await emulator.call('startChats', { count: n + plan.warmup });
   // Ours joins by contact id through the real API path; the floor gets ready-made websocket URLs.
   const targets = kind === 'ours' ? contactIds : await emulator.call('connectBots', { contactIds });
-  const held =
-    kind === 'ours'
-      ? new Child<HeldChatsApi<string>>('ours', script(join(here, 'ours-process.ts')), [JSON.stringify(info)])
-      : new Child<HeldChatsApi<string>>('floor', script(join(here, 'floor-process.ts')));
+  const held = spawnHolder(kind, info);
   try {
     checkFdLimit(kind, await held.ready, n);
     await held.call('warmup', { targets: targets.slice(0, plan.warmup) });
@@ -292,10 +291,8 @@ async function paired(
   idleUsPerMs: { ours: number; floor: number },
 ): Promise<PairedResult> {
   const contactIds = await emulator.call('startChats', { count: 2 * n });
-  const ours = new Child<HeldChatsApi<string>>('ours', script(join(here, 'ours-process.ts')), [
-    JSON.stringify(info),
-  ]);
-  const floor = new Child<HeldChatsApi<string>>('floor', script(join(here, 'floor-process.ts')));
+  const ours = spawnHolder('ours', info);
+  const floor = spawnHolder('floor', info);
   try {
     checkFdLimit('ours', await ours.ready, n);
     checkFdLimit('floor', await floor.ready, n);

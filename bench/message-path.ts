@@ -18,6 +18,7 @@ import type { ChatItem } from '../src/session/items.js';
 import type { ChatSession } from '../src/session/session.js';
 import { tuneV8ForHeldChats } from '../src/session/tuning.js';
 import type { ChatSocket } from '../src/transport/socket.js';
+import { median, wholeNumber } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,14 +27,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
   },
 });
-const n = Number(values.n);
-const messages = Number(values.messages);
-const rounds = Number(values.rounds);
-const whole = (value: number, min: number, max: number) =>
-  Number.isInteger(value) && value >= min && value <= max;
-if (!whole(n, 1, 5000)) throw new Error('--n: a whole number, 1..5000');
-if (!whole(messages, 1000, 2_000_000)) throw new Error('--messages: a whole number, 1000..2000000');
-if (!whole(rounds, 1, 20)) throw new Error('--rounds: a whole number, 1..20');
+const n = wholeNumber('n', values.n, 1, 5000);
+const messages = wholeNumber('messages', values.messages, 1000, 2_000_000);
+const rounds = wholeNumber('rounds', values.rounds, 1, 20);
 
 tuneV8ForHeldChats();
 // The SDK's notice about Node 20 (read when a client is created), as for the other benchmark children.
@@ -140,7 +136,6 @@ const expected = rounds * messages;
 if (received !== expected || floorReceived !== expected)
   throw new Error(`delivered ${received} (ours) and ${floorReceived} (floor) of ${expected}`);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const oursUs = median(results.map((r) => r.ours));
 const floorUs = median(results.map((r) => r.floor));
 process.stdout.write(

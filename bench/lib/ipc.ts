@@ -13,6 +13,16 @@ export interface Ready {
   openFiles: { soft: number | string; hard: number | string };
 }
 
+/** A child must be able to hold `sockets` sockets plus its HTTP pool and the usual descriptors. */
+export function checkFdLimit(name: string, ready: Ready, sockets: number): void {
+  const soft = ready.openFiles.soft;
+  if (soft !== 'unlimited' && Number(soft) < sockets + 500) {
+    throw new Error(
+      `${name}: open-files limit ${soft} is too low for ${sockets} sockets; raise it (ulimit -n ${sockets + 1000}) and rerun`,
+    );
+  }
+}
+
 /**
  * Child side: answers requests from the parent over the IPC channel, and exits when the channel goes away
  * (the parent exited or was killed), so no child outlives the benchmark.

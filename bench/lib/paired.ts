@@ -54,7 +54,3 @@ export async function pairedWindow(
   );
   return Promise.all(children.map((child) => child.call('loadEnd', undefined)));
 }
-
-export function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
-}

@@ -101,6 +101,19 @@ const ROWS: Row[] = [
   { label: 'chats alive at end / N', value: (r) => r.aliveAtEnd / r.n, digits: 4, ratio: false },
 ];
 
+/** The middle value (the lower of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+}
+
+/** A command-line option's value as a whole number in `min..max`, or an error naming the option. */
+export function wholeNumber(option: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!(Number.isInteger(value) && value >= min && value <= max))
+    throw new Error(`--${option}: a whole number, ${min}..${max}`);
+  return value;
+}
+
 export function fmt(value: number, digits: number): string {
   if (!Number.isFinite(value)) return '–';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

@@ -7,7 +7,9 @@
  *   npm run bench:ab                          the working tree against HEAD
  *   npm run bench:ab -- --base main~3         ... against another commit
  *   npm run bench:ab -- --base floor          ... against the bare-ws floor (bench/floor-process.ts)
- *   options: --n (chats per side, 1000), --rate (msg/s over both sides, 2000), --windows (8), --load-s (10)
+ *   npm run bench:ab -- --base raw            ... against a client that only reads its sockets (raw-process.ts)
+ *   options: --n (chats per side, 1000), --rate (msg/s over both sides, 2000), --windows (8), --load-s (10),
+ *            --idle-s (the idle window before the load, 20)
  *
  * Prints CPU per inbound message (process.cpuUsage over the window / messages received) for each side and
  * window, and the median of the per-window differences. The idle rate is not subtracted: both sides pay it in
@@ -40,12 +42,16 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000' },
     windows: { type: 'string', default: '8' },
     'load-s': { type: 'string', default: '10' },
+    'idle-s': { type: 'string', default: '20' },
   },
 });
 const n = wholeNumber('n', values.n, 1, 5000);
 const rate = wholeNumber('rate', values.rate, 1, 20_000);
 const windows = wholeNumber('windows', values.windows, 1, 30);
 const loadMs = wholeNumber('load-s', values['load-s'], 1, 120) * 1000;
+const idleMs = wholeNumber('idle-s', values['idle-s'], 1, 120) * 1000;
+/** `--base floor` or `--base raw`: a reference client of this tree instead of another commit's session code. */
+const reference = values.base === 'floor' || values.base === 'raw' ? values.base : undefined;
 
 function log(message: string): void {
   process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -85,18 +91,19 @@ interface Side {
 }
 
 async function main(): Promise<void> {
-  const againstFloor = values.base === 'floor';
-  const baseDir = againstFloor ? undefined : checkout(values.base);
+  const baseDir = reference ? undefined : checkout(values.base);
   const sides: Side[] = [];
   let emulator: Child<EmulatorApi> | undefined;
   try {
-    log(againstFloor ? 'compiling' : `compiling both trees (base ${values.base} in ${baseDir})`);
+    log(reference ? 'compiling' : `compiling both trees (base ${values.base} in ${baseDir})`);
     const entry = (tree: string, file: string) => join(tree, 'bench', file);
     const [baseScript, workScript] = await Promise.all([
       baseDir ? buildChildren(baseDir, [entry(baseDir, 'ours-process.ts')]) : undefined,
       buildChildren(
         root,
-        ['ours-process.ts', 'floor-process.ts', 'emulator-process.ts'].map((file) => entry(root, file)),
+        ['ours-process.ts', 'floor-process.ts', 'raw-process.ts', 'emulator-process.ts'].map((file) =>
+          entry(root, file),
+        ),
       ),
     ]);
     emulator = new Child<EmulatorApi>('emulator', workScript(entry(root, 'emulator-process.ts')));
@@ -105,11 +112,14 @@ async function main(): Promise<void> {
     const contactIds = await emulator.call('startChats', { count: 2 * n });
     const baseTargets = contactIds.slice(0, n);
     const candidates = [
-      againstFloor
+      reference
         ? {
-            name: 'floor',
-            child: new Child<HeldChatsApi<string>>('floor', workScript(entry(root, 'floor-process.ts'))),
-            // The floor opens ready-made websocket URLs (valid 100 s), so they are made just before it opens.
+            name: reference,
+            child: new Child<HeldChatsApi<string>>(
+              reference,
+              workScript(entry(root, `${reference}-process.ts`)),
+            ),
+            // These open ready-made websocket URLs (valid 100 s), so they are made just before they open.
             targets: () => emulator!.call('connectBots', { contactIds: baseTargets }),
           }
         : {
@@ -136,7 +146,9 @@ async function main(): Promise<void> {
       log(`${name}: ${open.opened} chats open`);
     }
     await Promise.all(sides.map((side) => side.child.call('settle', { minMs: 6000, maxMs: 40_000 }, 60_000)));
-    const idle = await Promise.all(sides.map((side) => side.child.call('idle', { ms: 20_000 }, 60_000)));
+    const idle = await Promise.all(
+      sides.map((side) => side.child.call('idle', { ms: idleMs }, idleMs + 40_000)),
+    );
     idle.forEach((sample, i) => {
       sides[i]!.idleUsPerMs = sample.cpuUs / sample.wallMs;
     });

@@ -177,12 +177,15 @@ export async function openAll<T>(
 export class LatencyRecorder {
   private samples = new Float64Array(0);
   private count = 0;
+  /** Messages with a latency sample (all but those counted by {@link LatencyRecorder.arrived}). */
+  private sampled = 0;
   private firstAt = 0;
   private lastAt = 0;
 
   reset(expected: number): void {
     this.samples = new Float64Array(Math.max(1, expected));
     this.count = 0;
+    this.sampled = 0;
     this.firstAt = 0;
     this.lastAt = 0;
   }
@@ -196,14 +199,19 @@ export class LatencyRecorder {
     if (content === undefined || !content.startsWith('load ')) return;
     const now = performance.timeOrigin + performance.now();
     const sentAt = Number(content.slice(content.lastIndexOf(' ') + 1));
-    if (this.count < this.samples.length) this.samples[this.count] = now - sentAt;
+    if (this.sampled < this.samples.length) this.samples[this.sampled++] = now - sentAt;
+    this.arrived(now);
+  }
+
+  /** A load message arrived that the client did not decode (bench/raw-process.ts): counted, no latency. */
+  arrived(now = performance.timeOrigin + performance.now()): void {
     if (this.count === 0) this.firstAt = now;
     this.lastAt = now;
     this.count++;
   }
 
   summary(): Omit<LoadResult, keyof CpuSample | 'gc'> {
-    const n = Math.min(this.count, this.samples.length);
+    const n = this.sampled;
     const sorted = this.samples.slice(0, n).sort();
     const at = (q: number) => (n === 0 ? Number.NaN : sorted[Math.min(n - 1, Math.floor(q * n))]!);
     let sum = 0;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function runBench(
   args: string[],
   timeoutMs: number,
+  script = 'bench/held-chats.ts',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/held-chats.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -80,6 +81,51 @@ describe('npm run bench:smoke', () => {
       expect(row.results).toMatchObject([{ n: 100, pass: expect.any(Boolean) }]);
   }, 180_000);
 });
+
+describe('npm run bench:ab', () => {
+  const tiny = ['--n', '30', '--rate', '300', '--windows', '2', '--load-s', '1', '--idle-s', '1'];
+  const row = /^\s+\d+\s+\d+\.\d+\s+\d+\.\d+\s+-?\d+\.\d+\s+\d+\.\d+\s/gm;
+
+  it('pairs the session code with the client that only reads its sockets (--base raw)', async () => {
+    const { code, stdout, stderr } = await runBench(['--base', 'raw', ...tiny], 120_000, 'bench/ab.ts');
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/raw: 30 chats open/);
+    expect(stdout).toMatch(/window\s+raw\s+work\s+work − raw/);
+    expect(stdout.match(row)).toHaveLength(2);
+    expect(stdout).toMatch(/median work − raw: -?[\d.]+ µs\/msg/);
+  }, 150_000);
+
+  // Needs a git checkout (it checks HEAD out again); a copy of the tree without .git skips it.
+  it.skipIf(!isGitCheckout())(
+    'pairs the working tree with a commit in a temporary worktree, and removes it',
+    async () => {
+      const worktrees = () => execFileSync('git', ['worktree', 'list'], { encoding: 'utf8' });
+      const before = worktrees();
+      const { code, stdout, stderr } = await runBench(['--base', 'HEAD', ...tiny], 150_000, 'bench/ab.ts');
+      expect(code, stderr).toBe(0);
+      expect(stdout.match(row)).toHaveLength(2);
+      expect(stdout).toMatch(/median work − base: -?[\d.]+ µs\/msg/);
+      expect(worktrees()).toBe(before);
+    },
+    180_000,
+  );
+
+  it('refuses a base it cannot check out, with the reason', async () => {
+    const { code, stderr } = await runBench(['--base', 'no-such-rev', ...tiny], 60_000, 'bench/ab.ts');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/--base no-such-rev: cannot check it out/);
+  }, 90_000);
+});
+
+function isGitCheckout(): boolean {
+  try {
+    return (
+      execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' }).trim() === 'true'
+    );
+  } catch {
+    return false;
+  }
+}
 
 interface Run {
   open: { opened: number; failed: number };

@@ -117,6 +117,4 @@ const holder: Holder<string> = {
   },
 };
 
-const api = heldChatsApi(holder);
-export type RawApi = typeof api;
-serve(api);
+serve(heldChatsApi(holder));

@@ -29,7 +29,7 @@ import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import type { HeldChatsApi, LoadResult } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { pairedWindow } from './lib/paired.js';
+import { closeChildren, openSides, type PairedSide, pairedWindow } from './lib/paired.js';
 import { fmt, median, wholeNumber } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,15 +84,9 @@ function removeCheckout(dir: string): void {
   }
 }
 
-interface Side {
-  name: string;
-  child: Child<HeldChatsApi<string>>;
-  idleUsPerMs: number;
-}
-
 async function main(): Promise<void> {
   const baseDir = reference ? undefined : checkout(values.base);
-  const sides: Side[] = [];
+  let sides: PairedSide[] = [];
   let emulator: Child<EmulatorApi> | undefined;
   try {
     log(reference ? 'compiling' : `compiling both trees (base ${values.base} in ${baseDir})`);
@@ -111,7 +105,7 @@ async function main(): Promise<void> {
     const info = await emulator.call('info', undefined);
     const contactIds = await emulator.call('startChats', { count: 2 * n });
     const baseTargets = contactIds.slice(0, n);
-    const candidates = [
+    sides = [
       reference
         ? {
             name: reference,
@@ -137,21 +131,12 @@ async function main(): Promise<void> {
         targets: async () => contactIds.slice(n),
       },
     ];
-    for (const { name, child, targets } of candidates) {
-      checkFdLimit(name, await child.ready, n);
-      sides.push({ name, child, idleUsPerMs: 0 });
-      const open = await child.call('open', { targets: await targets(), concurrency: 50 }, 300_000);
-      if (open.failed > 0)
-        throw new Error(`${name}: ${open.failed} chats failed to open: ${open.firstError}`);
-      log(`${name}: ${open.opened} chats open`);
-    }
+    await openSides(sides, n, 50, log);
     await Promise.all(sides.map((side) => side.child.call('settle', { minMs: 6000, maxMs: 40_000 }, 60_000)));
     const idle = await Promise.all(
       sides.map((side) => side.child.call('idle', { ms: idleMs }, idleMs + 40_000)),
     );
-    idle.forEach((sample, i) => {
-      sides[i]!.idleUsPerMs = sample.cpuUs / sample.wallMs;
-    });
+    const idlePercent = idle.map((sample) => fmt(sample.cpuUs / sample.wallMs / 10, 3));
 
     const children = sides.map((side) => side.child);
     const load = (durationMs: number) =>
@@ -160,7 +145,7 @@ async function main(): Promise<void> {
     const perMsg = (result: LoadResult) => result.cpuUs / result.received;
     const differences: number[] = [];
     const ratios: number[] = [];
-    const [base, work] = sides as [Side, Side];
+    const base = sides[0]!;
     console.log(`CPU per inbound message, µs (${n} chats per side, ${rate} msg/s over both):`);
     console.log(
       `window  ${base.name.padStart(6)}    work  work − ${base.name}  work / ${base.name}  major GCs (pause ms): ${base.name} / work`,
@@ -187,13 +172,10 @@ async function main(): Promise<void> {
       `median work − ${base.name}: ${fmt(median(differences), 2)} µs/msg ` +
         `(range ${fmt(Math.min(...differences), 2)} .. ${fmt(Math.max(...differences), 2)}); ` +
         `median work / ${base.name}: ${fmt(median(ratios), 3)}; ` +
-        `idle % of a core: ${base.name} ${fmt(base.idleUsPerMs / 10, 3)}, work ${fmt(work.idleUsPerMs / 10, 3)}`,
+        `idle % of a core: ${base.name} ${idlePercent[0]}, work ${idlePercent[1]}`,
     );
   } finally {
-    for (const side of sides) {
-      await side.child.call('close', undefined, 5000).catch(() => {});
-      await side.child.stop();
-    }
+    await closeChildren(sides.map((side) => side.child));
     await emulator?.stop();
     if (baseDir) removeCheckout(baseDir);
   }

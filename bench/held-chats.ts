@@ -26,7 +26,7 @@ import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import { type GcSample, type HeldChatsApi, type LoadResult, sleep, until } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { pairedWindow } from './lib/paired.js';
+import { closeChildren, openSides, pairedWindow } from './lib/paired.js';
 import {
   fmt,
   type Kind,
@@ -294,22 +294,19 @@ async function paired(
   const ours = spawnHolder('ours', info);
   const floor = spawnHolder('floor', info);
   try {
-    checkFdLimit('ours', await ours.ready, n);
-    checkFdLimit('floor', await floor.ready, n);
-    log(`paired N=${n}: opening ours, then the floor`);
-    for (const [name, child, targets] of [
-      ['ours', ours, async () => contactIds.slice(0, n)],
-      // The floor's URLs are valid 100 s: issued just before it opens them.
-      ['floor', floor, () => emulator.call('connectBots', { contactIds: contactIds.slice(n) })],
-    ] as const) {
-      const open = await child.call(
-        'open',
-        { targets: await targets(), concurrency: plan.concurrency },
-        300_000,
-      );
-      if (open.failed > 0)
-        throw new Error(`paired ${name}: ${open.failed} failed to open: ${open.firstError}`);
-    }
+    await openSides(
+      [
+        { name: 'ours', child: ours, targets: async () => contactIds.slice(0, n) },
+        {
+          name: 'floor',
+          child: floor,
+          targets: () => emulator.call('connectBots', { contactIds: contactIds.slice(n) }),
+        },
+      ],
+      n,
+      plan.concurrency,
+      (message) => log(`paired N=${n}: ${message}`),
+    );
     await Promise.all(
       [ours, floor].map((child) => child.call('settle', plan.quiet, plan.quiet.maxMs + 30_000)),
     );
@@ -344,10 +341,7 @@ async function paired(
     );
     return result;
   } finally {
-    for (const child of [ours, floor]) {
-      await child.call('close', undefined, 5000).catch(() => {});
-      await child.stop();
-    }
+    await closeChildren([ours, floor]);
     await emulator.call('endChats', { contactIds });
   }
 }

@@ -6,7 +6,41 @@
  * falling in one side's window and not the other's; every window records its GC pauses (held.ts).
  */
 import { type HeldChatsApi, type LoadResult, until } from './held.js';
-import type { Child } from './ipc.js';
+import { type Child, checkFdLimit } from './ipc.js';
+
+/** One side of a paired run: its child, and the chats it holds (asked for just before it opens them). */
+export interface PairedSide {
+  name: string;
+  child: Child<HeldChatsApi<string>>;
+  targets: () => Promise<string[]>;
+}
+
+/**
+ * Opens each side's `n` chats, one side after the other. A side's targets are fetched just before it opens them,
+ * as websocket URLs from the emulator's connectBots are valid 100 s. Throws when a child's open-files limit is
+ * too low or any chat failed to open.
+ */
+export async function openSides(
+  sides: readonly PairedSide[],
+  n: number,
+  concurrency: number,
+  log: (message: string) => void,
+): Promise<void> {
+  for (const { name, child, targets } of sides) {
+    checkFdLimit(name, await child.ready, n);
+    const open = await child.call('open', { targets: await targets(), concurrency }, 300_000);
+    if (open.failed > 0) throw new Error(`${name}: ${open.failed} chats failed to open: ${open.firstError}`);
+    log(`${name}: ${open.opened} chats open`);
+  }
+}
+
+/** Releases each child's chats and stops it; after a failure too. */
+export async function closeChildren(children: ReadonlyArray<Child<HeldChatsApi<string>>>): Promise<void> {
+  for (const child of children) {
+    await child.call('close', undefined, 5000).catch(() => {});
+    await child.stop();
+  }
+}
 
 export interface PairedLoad {
   /** Messages per second over both sides together. */

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { ConnectBotError, ErrorCode } from '../errors.js';
+import { connectorFor } from './connection.js';
 import {
   controlReply,
   decodeFrame,
@@ -75,7 +76,12 @@ export class ChatSocket {
     // permessage-deflate off: the ws docs warn about its memory and CPU cost, and chat frames are small.
     // No `handshakeTimeout`: ws would arm a socket timeout whose cleared Timeout the TCP socket keeps for
     // its whole life; the scheduler times the opening instead (see open()).
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 4 << 20 }) as OwnedWebSocket;
+    // The connector reads every chat socket into one shared buffer (connection.ts).
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: 4 << 20,
+      createConnection: connectorFor(url),
+    }) as OwnedWebSocket;
     ws[kOwner] = this;
     ws.on('open', onWsOpen);
     ws.on('message', onWsMessage);

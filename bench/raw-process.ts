@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { tuneV8ForHeldChats } from '../src/session/tuning.js';
+import { connectorFor } from '../src/transport/connection.js';
 import { type Holder, heldChatsApi, type LatencyRecorder } from './lib/held.js';
 import { serve } from './lib/ipc.js';
 
@@ -78,6 +79,8 @@ const holder: Holder<string> = {
   open(url, recorder) {
     return new Promise((resolve, reject) => {
       const upgrade = request(url.replace(/^ws/, 'http'), {
+        // Ours' read path (one shared read buffer), so that nothing the session code does is cheaper here.
+        createConnection: connectorFor(url),
         headers: {
           Connection: 'Upgrade',
           Upgrade: 'websocket',

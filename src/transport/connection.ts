@@ -41,11 +41,14 @@ function tlsConnect(options: ConnectOptions): tls.TLSSocket {
   return tls.connect({ ...options, path: undefined, servername, onread } as tls.ConnectionOptions);
 }
 
+/** Opens the socket for a connection, from the options `ws` or `http.request` give it. */
+export type Connector = (options: object) => net.Socket;
+
 /**
  * The `createConnection` function for a websocket (or HTTP) URL: TLS for `wss:` and `https:`, plain TCP
- * otherwise. Pass it as `ws`'s `createConnection` option.
+ * otherwise. Pass it as `ws`'s or `http.request`'s `createConnection` option.
  */
-export function connectorFor(url: string): typeof net.createConnection {
+export function connectorFor(url: string): Connector {
   const secure = url.startsWith('wss:') || url.startsWith('https:');
-  return (secure ? tlsConnect : netConnect) as typeof net.createConnection;
+  return (secure ? tlsConnect : netConnect) as Connector;
 }

@@ -16,8 +16,8 @@
  * the same window, and a separate idle measurement per side would add its own noise to the difference; the
  * idle % of each side is printed for reference. Against the floor this favours ours a little, as the floor's
  * idle (a timer per chat) costs more; bench/held-chats.ts's paired phase subtracts each side's idle rate from
- * its own 60 s run. The base commit is checked out in a temporary git
- * worktree that borrows this tree's node_modules; it is removed at the end.
+ * its own 60 s run. The base commit is checked out in a temporary git worktree that borrows this tree's
+ * node_modules; it is removed at the end.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -29,7 +29,7 @@ import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import type { HeldChatsApi, LoadResult } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { closeChildren, openSides, type PairedSide, pairedWindow } from './lib/paired.js';
+import { closeChildren, loadWindow, openSides, type PairedSide } from './lib/paired.js';
 import { fmt, median, wholeNumber } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -139,8 +139,8 @@ async function main(): Promise<void> {
     const idlePercent = idle.map((sample) => fmt(sample.cpuUs / sample.wallMs / 10, 3));
 
     const children = sides.map((side) => side.child);
-    const load = (durationMs: number) =>
-      pairedWindow(info.endpoint, children, { ratePerSecond: rate, durationMs, tickMs: 5 });
+    const load = async (durationMs: number) =>
+      (await loadWindow(info.endpoint, children, { ratePerSecond: rate, durationMs, tickMs: 5 })).results;
     await load(2000); // the message path's first run: V8 tiers up here, not in a measured window
     const perMsg = (result: LoadResult) => result.cpuUs / result.received;
     const differences: number[] = [];

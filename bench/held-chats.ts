@@ -21,12 +21,11 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { LoadStatus } from '../src/emulator/index.js';
 import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
-import { type GcSample, type HeldChatsApi, type LoadResult, sleep, until } from './lib/held.js';
+import { type GcSample, type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { closeChildren, openSides, pairedWindow } from './lib/paired.js';
+import { closeChildren, loadWindow, openSides } from './lib/paired.js';
 import {
   fmt,
   type Kind,
@@ -129,45 +128,14 @@ function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-async function control(endpoint: string, method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${endpoint}/_emulator/${path}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const json = (await response.json()) as LoadStatus & { message?: string };
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${json.message}`);
-  return json;
-}
-
 /**
  * Has the emulator post `rate × durationMs` customer messages across the active chats and waits (bounded)
  * until the child has received them all; returns what the child measured over that window.
  */
 async function inboundLoad(held: Child<HeldChatsApi<string>>, endpoint: string, durationMs: number) {
-  await held.call('loadBegin', { expected: Math.floor((plan.loadRate * durationMs) / 1000) });
-  await control(endpoint, 'POST', 'load', {
-    ratePerSecond: plan.loadRate,
-    durationMs,
-    tickMs: plan.loadTickMs,
-  });
-  let status = await control(endpoint, 'GET', 'load');
-  await until(
-    async () => {
-      status = await control(endpoint, 'GET', 'load');
-      return !status.running;
-    },
-    'the emulator to finish the load',
-    durationMs + 30_000,
-  );
-  await until(
-    async () => (await held.call('loadProgress', undefined)) >= status.sent,
-    `${status.sent} messages to arrive`,
-    30_000,
-    50,
-  ).catch((error: Error) => log(error.message));
-  return { load: await held.call('loadEnd', undefined), status };
+  const load = { ratePerSecond: plan.loadRate, durationMs, tickMs: plan.loadTickMs };
+  const { results, status } = await loadWindow(endpoint, [held], load, log);
+  return { load: results[0]!, status };
 }
 
 /** A fresh chat-holding child of one kind (ours joins through `info`'s emulator; the floor needs URLs). */
@@ -310,12 +278,14 @@ async function paired(
     await Promise.all(
       [ours, floor].map((child) => child.call('settle', plan.quiet, plan.quiet.maxMs + 30_000)),
     );
-    const load = (durationMs: number) =>
-      pairedWindow(info.endpoint, [ours, floor], {
-        ratePerSecond: 2 * plan.loadRate,
-        durationMs,
-        tickMs: plan.loadTickMs,
-      });
+    const load = async (durationMs: number) =>
+      (
+        await loadWindow(info.endpoint, [ours, floor], {
+          ratePerSecond: 2 * plan.loadRate,
+          durationMs,
+          tickMs: plan.loadTickMs,
+        })
+      ).results;
     await load(plan.loadWarmMs);
     log(`paired N=${n}: ${plan.pairedWindows} × ${plan.loadMs / 1000} s at ${plan.loadRate} msg/s each`);
     const net = (r: LoadResult, idle: number) => (r.cpuUs - idle * r.wallMs) / r.received;

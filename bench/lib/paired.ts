@@ -1,10 +1,11 @@
 /**
- * Paired load windows: two held-chats children on one emulator, one load spread round-robin over the chats of
- * both, each child measuring its own CPU over the same wall-clock window. Whatever else the machine does in
- * that window (other tenants, the emulator's own bursts) falls on both sides alike, so the ratio of the two is
- * far steadier than the ratio of two windows run one after the other. What still moves it is a mark-compact
- * falling in one side's window and not the other's; every window records its GC pauses (held.ts).
- */
+ * Load windows, for one held-chats child or for a pair. In a paired window two children on one emulator share
+ * one load, spread round-robin over the chats of both, and each measures its own CPU over the same wall-clock
+ * window. Whatever else the machine does in that window (other tenants, the emulator's own bursts) falls on
+ * both sides alike, so the ratio of the two is far steadier than the ratio of two windows run one after the
+ * other. What still moves it is a mark-compact falling in one side's window and not the other's; every window
+ * records its GC pauses (held.ts). */
+import type { LoadStatus } from '../../src/emulator/index.js';
 import { type HeldChatsApi, type LoadResult, until } from './held.js';
 import { type Child, checkFdLimit } from './ipc.js';
 
@@ -42,49 +43,60 @@ export async function closeChildren(children: ReadonlyArray<Child<HeldChatsApi<s
   }
 }
 
-export interface PairedLoad {
-  /** Messages per second over both sides together. */
+export interface LoadShape {
+  /** Messages per second over all the window's children together. */
   ratePerSecond: number;
   durationMs: number;
   tickMs: number;
 }
 
-/** One window over both children (`endpoint` is the emulator's); returns their results in order. */
-export async function pairedWindow(
+/** The emulator's load control: starts a load (POST with a body) or reports it (GET). */
+async function loadControl(endpoint: string, load?: LoadShape): Promise<LoadStatus> {
+  const response = await fetch(`${endpoint}/_emulator/load`, {
+    method: load ? 'POST' : 'GET',
+    ...(load ? { body: JSON.stringify(load), headers: { 'content-type': 'application/json' } } : {}),
+  });
+  const json = (await response.json()) as LoadStatus & { message?: string };
+  if (!response.ok) throw new Error(`load: ${response.status} ${json.message}`);
+  return json;
+}
+
+/**
+ * One load window over `children` (one, or the two of a pair; `endpoint` is the emulator's): the emulator sends
+ * `ratePerSecond × durationMs` messages round-robin over their chats, and each child measures its own CPU.
+ * Waits (bounded) until every message sent has arrived; when some never do, `onShort` is told and the window
+ * ends with what arrived, or without `onShort` it throws. Returns the children's results in order and the
+ * emulator's account of the load.
+ */
+export async function loadWindow(
   endpoint: string,
   children: ReadonlyArray<Child<HeldChatsApi<string>>>,
-  load: PairedLoad,
-): Promise<LoadResult[]> {
+  load: LoadShape,
+  onShort?: (message: string) => void,
+): Promise<{ results: LoadResult[]; status: LoadStatus }> {
   const expected = Math.floor((load.ratePerSecond * load.durationMs) / 1000 / children.length);
   await Promise.all(children.map((child) => child.call('loadBegin', { expected })));
-  const response = await fetch(`${endpoint}/_emulator/load`, {
-    method: 'POST',
-    body: JSON.stringify(load),
-    headers: { 'content-type': 'application/json' },
-  });
-  if (!response.ok) throw new Error(`load: ${response.status} ${await response.text()}`);
-  let sent = 0;
+  let status = await loadControl(endpoint, load);
   await until(
     async () => {
-      const status = (await (await fetch(`${endpoint}/_emulator/load`)).json()) as {
-        running: boolean;
-        sent: number;
-      };
-      sent = status.sent;
+      status = await loadControl(endpoint);
       return !status.running;
     },
-    'the load to finish',
+    'the emulator to finish the load',
     load.durationMs + 30_000,
     100,
   );
   await until(
     async () => {
       const got = await Promise.all(children.map((child) => child.call('loadProgress', undefined)));
-      return got.reduce((sum, count) => sum + count, 0) >= sent;
+      return got.reduce((sum, count) => sum + count, 0) >= status.sent;
     },
-    `${sent} messages to arrive`,
+    `${status.sent} messages to arrive`,
     30_000,
-    100,
-  );
-  return Promise.all(children.map((child) => child.call('loadEnd', undefined)));
+    50,
+  ).catch((error: Error) => {
+    if (!onShort) throw error;
+    onShort(error.message);
+  });
+  return { results: await Promise.all(children.map((child) => child.call('loadEnd', undefined))), status };
 }

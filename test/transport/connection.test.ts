@@ -77,6 +77,17 @@ async function receiveAll(
   );
 }
 
+/** Each client got all `count` of its messages, intact and in order, and the close code meant for it. */
+function expectEverything(received: Array<{ messages: string[]; code: number }>, count: number): void {
+  for (const [client, { messages, code }] of received.entries()) {
+    expect(code).toBe(4000 + client);
+    expect(messages).toHaveLength(count);
+    // Compared one by one so that a failure names the message instead of printing megabytes.
+    for (const [seq, text] of messages.entries())
+      expect(text === message(client, seq), `${client}:${seq}`).toBe(true);
+  }
+}
+
 describe('connectorFor: every chat socket reads into one shared buffer', () => {
   let run: Run | undefined;
 
@@ -92,27 +103,14 @@ describe('connectorFor: every chat socket reads into one shared buffer', () => {
     const clients = 12;
     const count = 24;
     run = await startServer(createHttpServer(), 'ws', clients, count);
-    const received = await receiveAll(run.url, clients);
-    for (const [client, { messages, code }] of received.entries()) {
-      expect(code).toBe(4000 + client);
-      expect(messages).toHaveLength(count);
-      // Compared one by one so that a failure names the message instead of printing megabytes.
-      for (const [seq, text] of messages.entries())
-        expect(text === message(client, seq), `${client}:${seq}`).toBe(true);
-    }
+    expectEverything(await receiveAll(run.url, clients), count);
   });
 
   it('does the same over TLS for wss: URLs', async () => {
     const clients = 4;
     const count = 16;
     run = await startServer(createHttpsServer(tlsFixture), 'wss', clients, count);
-    const received = await receiveAll(run.url, clients, { ca: tlsFixture.cert });
-    for (const [client, { messages, code }] of received.entries()) {
-      expect(code).toBe(4000 + client);
-      expect(messages).toHaveLength(count);
-      for (const [seq, text] of messages.entries())
-        expect(text === message(client, seq), `${client}:${seq}`).toBe(true);
-    }
+    expectEverything(await receiveAll(run.url, clients, { ca: tlsFixture.cert }), count);
     // The server's side of every connection is closed too: nothing is left half-open.
     await waitUntil(() => run?.wss.clients.size === 0, 'the server to see every TLS connection close', 5000);
   });

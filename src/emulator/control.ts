@@ -33,8 +33,10 @@ const schemas = {
       operation: z.string().min(1),
       count: z.number().int().min(1).max(10_000).optional(),
       status: z.union([z.literal(429), z.literal(500)]).optional(),
+      afterCommit: z.boolean().optional(),
     }),
   ),
+  subscribeAcks: optionalTarget.and(z.object({ drop: z.number().int().min(0).max(10_000) })),
   quotas: z.object({
     enabled: z.boolean(),
     overrides: z
@@ -145,6 +147,7 @@ export function controlRoutes(emulator: Emulator) {
           count: input.count,
           status: input.status,
           participant: ref(input),
+          afterCommit: input.afterCommit,
         });
         return {};
       },
@@ -164,6 +167,15 @@ export function controlRoutes(emulator: Emulator) {
       (body) => {
         emulator.faults.setTimings(schemas.timings.parse(body));
         return { ...emulator.timings };
+      },
+    ],
+    [
+      'POST',
+      /^\/_emulator\/faults\/subscribe-acks$/,
+      (body) => {
+        const input = schemas.subscribeAcks.parse(body);
+        emulator.faults.subscribeAcks(ref(input), { drop: input.drop });
+        return {};
       },
     ],
     [

@@ -102,12 +102,20 @@ export class EmulatorFaults {
     );
   }
 
-  /** Fails the next `count` calls of `operation` with 429 ThrottlingException or a 500. */
+  /**
+   * Fails the next `count` calls of `operation` with 429 ThrottlingException or a 500. With `afterCommit` the
+   * calls take effect and only their answers fail (a lost response).
+   */
   failNext(
     operation: string,
-    options: { count?: number; status?: 429 | 500; participant?: ParticipantRef } = {},
+    options: { count?: number; status?: 429 | 500; participant?: ParticipantRef; afterCommit?: boolean } = {},
   ): void {
-    const rule: FailRule = { operation, count: options.count ?? 1, status: options.status ?? 500 };
+    const rule: FailRule = {
+      operation,
+      count: options.count ?? 1,
+      status: options.status ?? 500,
+      ...(options.afterCommit ? { afterCommit: true } : {}),
+    };
     if (options.participant !== undefined)
       rule.participantId = this.emulator.participant(options.participant).participantId;
     this.emulator.calls.failNext(rule);
@@ -128,6 +136,29 @@ export class EmulatorFaults {
   pushes(ref: ParticipantRef | undefined, faults: { duplicate?: number; reorder?: number }): void {
     const id = ref === undefined ? undefined : this.emulator.participant(ref).participantId;
     this.emulator.gateway.setPushFaults(id, faults);
+  }
+
+  /**
+   * The next `count` `aws/subscribe` frames of the participant (of any participant, without `ref`) get no
+   * acknowledgement and do not subscribe: a client must resend, then give up.
+   */
+  subscribeAcks(ref: ParticipantRef | undefined, options: { drop: number }): void {
+    const id = ref === undefined ? undefined : this.emulator.participant(ref).participantId;
+    this.emulator.gateway.dropSubscribeAcks(id, options.drop);
+  }
+
+  /**
+   * The participant's next `count` (1) CreateParticipantConnection responses carry these Expiry strings instead
+   * of the real ones; `null` leaves the field out. The tokens stay valid for their real lifetime.
+   */
+  malformExpiries(
+    ref: ParticipantRef,
+    options: { expiry?: string | null; connectionExpiry?: string | null; count?: number },
+  ): void {
+    this.emulator.state.malformExpiries(this.emulator.participant(ref), {
+      ...options,
+      count: options.count ?? 1,
+    });
   }
 
   /** Expires every ConnectionToken the participant holds: its next ACPS call gets 403. */
@@ -386,11 +417,12 @@ export class Emulator {
         participantId = this.state.participantByToken(bearer)?.participantId;
       }
       const injected = this.calls.check(route.operation, route.service, participantId);
-      if (injected) throw injected;
+      if (injected && !injected.afterCommit) throw injected.error;
       const scope = route.service === 'participant' ? this.instanceId : this.state.info.accountId;
       if (!this.quotas.take(route.operation, scope)) throw throttled();
       request.body = parseJsonObject(text);
       const result = route.handle(request);
+      if (injected) throw injected.error;
       this.record(matched.route.operation, 200, participantId);
       sendJson(res, 200, result, headers);
     } catch (error) {

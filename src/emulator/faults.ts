@@ -9,6 +9,17 @@ export interface FailRule {
   status: 429 | 500;
   /** Only calls made by this participant fail; others pass. */
   participantId?: string;
+  /**
+   * The call takes effect and only its answer is the error, as when a response is lost on the way back: a
+   * client that retries must reuse its ClientToken or act twice.
+   */
+  afterCommit?: boolean;
+}
+
+/** An error chosen by a {@link FailRule}, and whether the call still runs first. */
+export interface InjectedFailure {
+  error: ApiError;
+  afterCommit: boolean;
 }
 
 export interface CallRecord {
@@ -36,7 +47,7 @@ export class CallFaults {
   }
 
   /** The injected error for this call, if a rule selects it. */
-  check(operation: string, service: Service, participantId: string | undefined): ApiError | undefined {
+  check(operation: string, service: Service, participantId: string | undefined): InjectedFailure | undefined {
     const rule = this.rules.find(
       (r) =>
         r.operation === operation && (r.participantId === undefined || r.participantId === participantId),
@@ -44,7 +55,8 @@ export class CallFaults {
     if (!rule) return undefined;
     rule.count--;
     if (rule.count <= 0) this.rules = this.rules.filter((r) => r !== rule);
-    return rule.status === 429 ? throttled() : internalError(service, 'Injected failure');
+    const error = rule.status === 429 ? throttled() : internalError(service, 'Injected failure');
+    return { error, afterCommit: rule.afterCommit ?? false };
   }
 
   record(call: CallRecord): void {

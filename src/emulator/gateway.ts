@@ -19,6 +19,8 @@ export interface SocketInfo {
   subscribed: boolean;
   subscribeFrames: number;
   heartbeatsAnswered: number;
+  /** Heartbeats received and ignored while the socket was a zombie ({@link Gateway.stopHeartbeats}). */
+  heartbeatsEaten: number;
   /** Heartbeat and ping frames are ignored (zombie socket). */
   eatHeartbeats: boolean;
   /** Pushes are silently dropped as well (a fully dead path that still looks open). */
@@ -52,6 +54,8 @@ export class Gateway implements PushTarget {
   });
   private readonly sockets = new Map<string, Set<Conn>>();
   private readonly pushFaults = new Map<string, PushFaults>();
+  /** Subscribe frames still to be ignored (no ack, not subscribed), per participant or for all ({@link ALL}). */
+  private readonly droppedAcks = new Map<string, number>();
   private sweepTimer: TimerHandle | undefined;
   /** Sockets ever opened, per participant: tests count reconnects with it. */
   readonly opened = new Map<string, number>();
@@ -87,6 +91,7 @@ export class Gateway implements PushTarget {
       subscribed: false,
       subscribeFrames: 0,
       heartbeatsAnswered: 0,
+      heartbeatsEaten: 0,
       eatHeartbeats: false,
       dropPushes: false,
       timers: new Set(),
@@ -134,6 +139,7 @@ export class Gateway implements PushTarget {
         const ok = Array.isArray(topics) && topics.includes('aws/chat');
         if (frame.topic === 'aws/subscribe') {
           conn.subscribeFrames++;
+          if (this.takeDroppedAck(conn.participantId)) return;
           if (ok) conn.subscribed = true;
         } else if (ok) conn.subscribed = false;
         const status = ok ? 'success' : 'failure';
@@ -144,7 +150,10 @@ export class Gateway implements PushTarget {
         return;
       }
       case 'aws/heartbeat':
-        if (conn.eatHeartbeats) return;
+        if (conn.eatHeartbeats) {
+          conn.heartbeatsEaten++;
+          return;
+        }
         conn.heartbeatsAnswered++;
         this.send(conn, '{"topic":"aws/heartbeat"}');
         return;
@@ -237,6 +246,22 @@ export class Gateway implements PushTarget {
     current.duplicate = faults.duplicate ?? current.duplicate;
     current.reorder = faults.reorder ?? current.reorder;
     this.pushFaults.set(key, current);
+  }
+
+  /** The next `count` `aws/subscribe` frames of the participant (of anyone, without one) get no ack. */
+  dropSubscribeAcks(participantId: string | undefined, count: number): void {
+    const key = participantId ?? ALL;
+    if (count > 0) this.droppedAcks.set(key, count);
+    else this.droppedAcks.delete(key);
+  }
+
+  private takeDroppedAck(participantId: string): boolean {
+    const key = this.droppedAcks.has(participantId) ? participantId : ALL;
+    const left = this.droppedAcks.get(key);
+    if (!left) return false;
+    if (left > 1) this.droppedAcks.set(key, left - 1);
+    else this.droppedAcks.delete(key);
+    return true;
   }
 
   socketsOf(participantId: string): SocketInfo[] {

@@ -91,6 +91,16 @@ const IDEMPOTENCY_CACHE_LIMIT = 10_000;
  * The stateful heart of the emulator: contacts, participants, tokens and transcripts, and every rule of
  * protocol.md that is not about encoding. HTTP handlers and the websocket gateway call into it.
  */
+/** See {@link ChatState.malformExpiries}. */
+export interface ExpiryFault {
+  /** `ConnectionCredentials.Expiry` to hand out; `null` omits it. */
+  expiry?: string | null;
+  /** `Websocket.ConnectionExpiry` to hand out; `null` omits it. */
+  connectionExpiry?: string | null;
+  /** How many responses carry it. */
+  count: number;
+}
+
 export class ChatState extends EventEmitter<StateEvents> {
   readonly contacts = new Map<string, Contact>();
   private readonly internal = new WeakMap<Contact, Internal>();
@@ -102,6 +112,8 @@ export class ChatState extends EventEmitter<StateEvents> {
     { contactId: string; participantId: string; token: string }
   >();
   target: PushTarget | undefined;
+  /** Expiry values to hand out instead of the real ones, per participant (a fault knob). */
+  private readonly expiryFaults = new Map<string, ExpiryFault>();
 
   constructor(
     readonly info: InstanceInfo,
@@ -249,8 +261,8 @@ export class ChatState extends EventEmitter<StateEvents> {
     participantToken: string,
     input: { websocket: boolean; credentials: boolean; connectParticipant: boolean },
   ): {
-    Websocket?: { Url: string; ConnectionExpiry: string };
-    ConnectionCredentials?: { ConnectionToken: string; Expiry: string };
+    Websocket?: { Url: string; ConnectionExpiry?: string };
+    ConnectionCredentials?: { ConnectionToken: string; Expiry?: string };
   } {
     const participant = this.participantTokens.get(participantToken);
     if (!participant) throw accessDenied();
@@ -289,6 +301,7 @@ export class ChatState extends EventEmitter<StateEvents> {
       this.appendEvent(contact, participant, EVENT.joined);
       this.emit('participant', contact, participant);
     }
+    this.applyExpiryFault(participant.participantId, response);
     return response;
   }
 
@@ -537,6 +550,33 @@ export class ChatState extends EventEmitter<StateEvents> {
   }
 
   /** Expires every ConnectionToken of a participant now (fault injection). */
+  /**
+   * The participant's next `count` CreateParticipantConnection responses carry these Expiry values instead of
+   * the real ones (`null` leaves the field out). The tokens themselves stay valid for their real lifetime.
+   */
+  malformExpiries(participant: Participant, fault: ExpiryFault): void {
+    if (fault.count > 0) this.expiryFaults.set(participant.participantId, { ...fault });
+    else this.expiryFaults.delete(participant.participantId);
+  }
+
+  private applyExpiryFault(
+    participantId: string,
+    response: ReturnType<ChatState['createConnection']>,
+  ): void {
+    const fault = this.expiryFaults.get(participantId);
+    if (!fault) return;
+    if (--fault.count <= 0) this.expiryFaults.delete(participantId);
+    const { Websocket: websocket, ConnectionCredentials: credentials } = response;
+    if (websocket && fault.connectionExpiry !== undefined) {
+      if (fault.connectionExpiry === null) delete websocket.ConnectionExpiry;
+      else websocket.ConnectionExpiry = fault.connectionExpiry;
+    }
+    if (credentials && fault.expiry !== undefined) {
+      if (fault.expiry === null) delete credentials.Expiry;
+      else credentials.Expiry = fault.expiry;
+    }
+  }
+
   expireConnectionTokens(participant: Participant): void {
     const now = this.clock.now();
     for (const token of participant.connectionTokens.keys()) participant.connectionTokens.set(token, now);

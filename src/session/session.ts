@@ -344,11 +344,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   async disconnect(): Promise<void> {
     if (this.ended) return;
     this.leaving = true;
+    // One token for every retry: a retry after a lost answer is the same leave, not a second one.
+    const clientToken = crypto.randomUUID();
     try {
       await this.withToken('DisconnectParticipant', (token, signal) =>
-        this.ctx.aws.participant.send(new DisconnectParticipantCommand({ ConnectionToken: token }), {
-          abortSignal: signal,
-        }),
+        this.ctx.aws.participant.send(
+          new DisconnectParticipantCommand({ ConnectionToken: token, ClientToken: clientToken }),
+          { abortSignal: signal },
+        ),
       );
       this.end('disconnected');
     } catch (error) {
@@ -387,6 +390,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
       throw failure;
     }
+    if (this.ended) {
+      throw new ConnectBotError(ErrorCode.SessionEnded, `the session ended while opening (${this.endReason})`);
+    }
     this.opened();
     this.log.info({ event: 'join' }, 'chat session open');
     setImmediate(() => this.release());
@@ -403,6 +409,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async connect(): Promise<void> {
     if (this.ended) throw new AbortError('session ended');
     const url = await this.freshUrl();
+    if (this.ended) throw new AbortError('session ended');
     let socket: ChatSocket;
     try {
       socket = await this.openSubscribed(url);
@@ -417,8 +424,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.socket = socket;
     try {
       await this.backfill();
+      if (this.ended) throw new AbortError('session ended');
+      // Closed while the back-fill ran: its close was left to this attempt (onSocketClose), which fails so
+      // that the retry opens another socket.
+      if (this.socket !== socket || !socket.isOpen) {
+        throw new ConnectBotError(ErrorCode.SocketFailed, 'websocket closed during the back-fill');
+      }
     } catch (error) {
-      this.socket = undefined;
+      if (this.socket === socket) this.socket = undefined;
       socket.terminate();
       throw error;
     }
@@ -460,6 +473,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** Takes the URL and ConnectionToken of a CreateParticipantConnection and schedules the token refresh. */
   private adoptConnection(connection: CreateParticipantConnectionResponse): void {
+    if (this.ended) return; // an answer that arrived after the end: no URL kept, no refresh scheduled
     if (connection.Websocket?.Url) {
       this.url = connection.Websocket.Url;
       this.urlIssuedAt = performance.now();
@@ -495,6 +509,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
     if (socket !== this.socket) return;
     this.log.info({ event: 'socket-closed', code }, 'socket closed by peer');
+    // While connecting or reconnecting, the attempt that opened this socket is still in its back-fill; it
+    // sees the closed socket when that ends and fails, and its retry opens another one (connect()).
+    if (this.currentState === 'connecting' || this.currentState === 'reconnecting') return;
     this.recover('socket-closed');
   }
 
@@ -556,19 +573,22 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * Live items arriving meanwhile wait in a buffer, then go through the same de-duplication.
    */
   private async backfill(): Promise<void> {
-    this.buffer = [];
+    // Its own buffer: a back-fill overtaken by a recovery (or the end) must neither deliver the next one's
+    // live items nor take its buffer away.
+    const buffer: WireItem[] = [];
+    this.buffer = buffer;
     try {
-      if (this.cursor) await this.forwardFrom(this.cursor);
+      if (this.cursor) await this.forwardFrom(this.cursor, buffer);
       else await this.positionCursor();
-      const buffered = this.buffer;
+      if (this.buffer !== buffer) return;
       this.buffer = undefined;
-      for (const item of buffered) this.accept(item);
+      for (const item of buffer) this.accept(item);
     } finally {
-      this.buffer = undefined;
+      if (this.buffer === buffer) this.buffer = undefined;
     }
   }
 
-  private async forwardFrom(cursor: string): Promise<void> {
+  private async forwardFrom(cursor: string, buffer: WireItem[]): Promise<void> {
     let nextToken: string | undefined;
     do {
       const page: GetTranscriptResponse = await this.getTranscript({
@@ -578,9 +598,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         MaxResults: 100,
         ...(nextToken ? { NextToken: nextToken } : {}),
       });
-      for (const item of page.Transcript ?? []) this.accept(item as WireItem);
+      if (this.buffer !== buffer) return; // overtaken by a recovery or the end
+      for (const item of page.Transcript ?? []) {
+        // StartPosition's own item may come back; it was delivered before, even if it left the dedupe window.
+        if (item.Id !== cursor) this.accept(item as WireItem);
+      }
       nextToken = page.NextToken;
-    } while (nextToken && !this.ended);
+    } while (nextToken);
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
@@ -669,6 +693,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     try {
       const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
       if (this.ended) return;
+      if (!connection.ConnectionCredentials?.ConnectionToken) {
+        throw new ConnectBotError(ErrorCode.ApiRefused, 'CreateParticipantConnection returned no ConnectionToken');
+      }
       this.adoptConnection(connection);
       this.stats.tokenRefreshes++;
       this.log.info({ event: 'refresh' }, 'connection token refreshed');
@@ -726,6 +753,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       this.secondary = incoming;
       await this.backfill();
+      if (this.ended || !this.isRotating()) {
+        incoming.close();
+        return;
+      }
+      if (this.secondary !== incoming || !incoming.isOpen) {
+        throw new ConnectBotError(ErrorCode.SocketFailed, 'the new websocket closed during the rotation');
+      }
       const outgoing = this.socket;
       this.socket = incoming;
       this.secondary = undefined;
@@ -742,6 +776,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       if (!this.setback(error, 'rotate-failed', 'rotation failed; reconnecting')) return;
       this.secondary?.terminate();
       this.secondary = undefined;
+      this.url = undefined; // it may be what failed
       this.recover('rotation-failed');
     }
   }

@@ -162,15 +162,15 @@ export class ChatSocket {
   }
 
   /**
-   * Sends `aws/heartbeat` (and `aws/ping` when `ping`), and reports whether the previous heartbeat was
-   * answered. `false` means the socket is a zombie: it looks open but nothing comes back.
+   * Sends `aws/heartbeat` (and `aws/ping` when `ping`) if the previous heartbeat was answered, and reports
+   * whether it was. `false` means the socket is a zombie: it looks open but nothing comes back; nothing is sent.
    */
   heartbeat(ping: boolean): boolean {
-    const answered = !this.awaitingHeartbeat;
+    if (this.awaitingHeartbeat) return false;
     this.awaitingHeartbeat = true;
     this.send(HEARTBEAT_BYTES);
     if (ping) this.send(PING_BYTES);
-    return answered;
+    return true;
   }
 
   /** Closes with 1000; the owner gets no onSocketClose for it. */

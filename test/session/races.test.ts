@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { type ChatClient, Scheduler } from '../../src/index.js';
+import { joinedChat, record, setup } from '../support/harness.js';
+import { nextEvent } from '../support/wait.js';
+
+/**
+ * Failures that land in the middle of a back-fill: each one is placed there by a throttled GetTranscript (the
+ * emulator's 429), whose retry delay is the window in which the test drops the sockets.
+ */
+
+/** Runs `action` once, on the first throttled attempt of `operation` the client reports. */
+function onThrottled(client: ChatClient, operation: string, action: () => void): void {
+  const listener = (call: { operation: string; outcome: string }) => {
+    if (call.operation !== operation || call.outcome !== 'throttled') return;
+    client.off('apiCall', listener);
+    action();
+  };
+  client.on('apiCall', listener);
+}
+
+describe('ChatSession races with the back-fill', () => {
+  it('a drop during the join back-fill: join resolves open with a live socket, and stays open', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.faults.failNext('GetTranscript', { status: 429 });
+    onThrottled(client, 'GetTranscript', () => emulator.faults.dropSockets(bot, 'abrupt'));
+    const session = await client.join({
+      instanceId: emulator.instanceId,
+      contactId: chat.contactId,
+      displayName: 'Bot',
+    });
+    const recorder = record(session);
+    expect(session.state).toBe('open');
+    expect(session.openSockets).toBe(1);
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(2);
+
+    emulator.say(chat.contactId, 'after the join');
+    await recorder.waitForMessages(1);
+    expect(recorder.customerMessages()).toEqual(['after the join']);
+    expect(session.state).toBe('open');
+    expect(session.stats.reconnects).toBe(0); // the join's own retry replaced the socket
+    expect(emulator.sockets(bot)).toHaveLength(1);
+  });
+
+  it('a drop during a reconnect back-fill: the next attempt opens another socket before the session is open', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.faults.failNext('GetTranscript', { status: 429 });
+    onThrottled(client, 'GetTranscript', () => {
+      emulator.say(chat.contactId, 'during the second drop');
+      emulator.faults.dropSockets(bot, 'abrupt');
+    });
+    const opened = nextEvent(session, 'state', (state) => state === 'open');
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'during the first drop');
+    await opened;
+    // Open means a socket that works: not the one that closed during the back-fill.
+    expect(session.openSockets).toBe(1);
+    expect(emulator.sockets(bot)).toHaveLength(1);
+    emulator.say(chat.contactId, 'live again');
+    await recorder.waitForMessages(3);
+    expect(recorder.customerMessages()).toEqual([
+      'during the first drop',
+      'during the second drop',
+      'live again',
+    ]);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('a drop during a rotation back-fill: one recovery, no stale rotation, nothing lost or repeated', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionExpiryMs: 1500 } },
+      client: { timings: { rotationMarginMs: 700 }, retry: { minDelayMs: 400, maxDelayMs: 400 } },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const states: string[] = [];
+    session.on('state', (state) => states.push(state));
+    const rotatedIn: string[] = [];
+    session.on('rotated', () => rotatedIn.push(session.state));
+    const errors: string[] = [];
+    session.on('error', (error) => errors.push(error.code));
+
+    await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
+    // The rotation's back-fill and then the recovery's are throttled once each (400 ms), so the rotation's
+    // comes back while the recovery's is still waiting.
+    emulator.faults.failNext('GetTranscript', { count: 2, status: 429, participant: bot });
+    onThrottled(client, 'GetTranscript', () => {
+      emulator.say(chat.contactId, 'while both sockets drop');
+      emulator.faults.dropSockets(bot, 'abrupt');
+    });
+    await nextEvent(session, 'reconnecting', () => true, 5000);
+    await nextEvent(session, 'state', (state) => state === 'open', 5000);
+    emulator.say(chat.contactId, 'after the recovery');
+    await recorder.waitForMessages(2);
+
+    expect(recorder.customerMessages()).toEqual(['while both sockets drop', 'after the recovery']);
+    expect(new Set(recorder.ids()).size).toBe(recorder.ids().length);
+    expect(session.state).toBe('open');
+    expect(session.openSockets).toBe(1);
+    expect(rotatedIn.every((state) => state === 'rotating')).toBe(true);
+    expect(states.slice(0, 3)).toEqual(['rotating', 'reconnecting', 'open']);
+    expect(errors).toEqual([]);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('close() while a recovery waits on CreateParticipantConnection: no socket and no task after the end', async () => {
+    const scheduler = new Scheduler();
+    const { emulator, client } = await setup({
+      // A URL is never reused, so the reconnect must call CreateParticipantConnection.
+      client: { scheduler, timings: { urlMaxAgeMs: 1 } },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const connections = () =>
+      emulator.calls.count('CreateParticipantConnection', { participantId: session.participantId });
+    const before = connections();
+    const socketsOpened = emulator.gateway.opened.get(session.participantId);
+    emulator.faults.failNext('CreateParticipantConnection', { status: 429, participant: bot });
+    // The call's own retry is under way when the session closes: its answer arrives after the end.
+    onThrottled(client, 'CreateParticipantConnection', () => session.close());
+    emulator.faults.dropSockets(bot, 'abrupt');
+    const answered = nextEvent(
+      client,
+      'apiCall',
+      (call) => call.operation === 'CreateParticipantConnection' && call.outcome === 'ok',
+      5000,
+    );
+    await nextEvent(session, 'ended', () => true, 5000);
+    await answered;
+    expect(connections()).toBe(before + 2);
+    // Whatever the answer set off has run by the next turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(scheduler.size).toBe(0); // no token refresh, no socket open timeout
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(socketsOpened);
+    expect(emulator.sockets(bot)).toHaveLength(0);
+  });
+});

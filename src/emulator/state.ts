@@ -559,10 +559,7 @@ export class ChatState extends EventEmitter<StateEvents> {
     else this.expiryFaults.delete(participant.participantId);
   }
 
-  private applyExpiryFault(
-    participantId: string,
-    response: ReturnType<ChatState['createConnection']>,
-  ): void {
+  private applyExpiryFault(participantId: string, response: ReturnType<ChatState['createConnection']>): void {
     const fault = this.expiryFaults.get(participantId);
     if (!fault) return;
     if (--fault.count <= 0) this.expiryFaults.delete(participantId);

@@ -391,7 +391,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       throw failure;
     }
     if (this.ended) {
-      throw new ConnectBotError(ErrorCode.SessionEnded, `the session ended while opening (${this.endReason})`);
+      throw new ConnectBotError(
+        ErrorCode.SessionEnded,
+        `the session ended while opening (${this.endReason})`,
+      );
     }
     this.opened();
     this.log.info({ event: 'join' }, 'chat session open');
@@ -694,7 +697,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
       if (this.ended) return;
       if (!connection.ConnectionCredentials?.ConnectionToken) {
-        throw new ConnectBotError(ErrorCode.ApiRefused, 'CreateParticipantConnection returned no ConnectionToken');
+        throw new ConnectBotError(
+          ErrorCode.ApiRefused,
+          'CreateParticipantConnection returned no ConnectionToken',
+        );
       }
       this.adoptConnection(connection);
       this.stats.tokenRefreshes++;

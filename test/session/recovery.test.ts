@@ -41,6 +41,43 @@ describe('ChatSession recovery', () => {
     });
   }
 
+  it('delivers what arrives live during a back-fill after the missed items, in order', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const during = messages('during', 4);
+    const live = messages('live', 3);
+    // The back-fill's GetTranscript is throttled once; in its retry delay the new socket is already
+    // subscribed and receives the live messages.
+    emulator.faults.failNext('GetTranscript', { status: 429, participant: bot });
+    let liveSent = false;
+    client.on('apiCall', (call) => {
+      if (call.operation !== 'GetTranscript' || call.outcome !== 'throttled') return;
+      for (const text of live) emulator.say(chat.contactId, text);
+      liveSent = true;
+    });
+    emulator.faults.dropSockets(bot, 'abrupt');
+    for (const text of during) emulator.say(chat.contactId, text);
+    await recorder.waitForMessages(7);
+    expect(liveSent).toBe(true);
+    expectExactlyOnce(recorder, [...during, ...live]);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('follows NextToken through a back-fill of several pages', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const pages = () => emulator.calls.count('GetTranscript', { participantId: session.participantId });
+    const before = pages();
+    emulator.faults.dropSockets(bot, 'abrupt');
+    const missed = messages('missed', 250); // GetTranscript pages hold at most 100 items
+    for (const text of missed) emulator.say(chat.contactId, text);
+    await recorder.waitForMessages(250);
+    expectExactlyOnce(recorder, missed);
+    expect(pages() - before).toBeGreaterThanOrEqual(3);
+  });
+
   it('detects a zombie socket (heartbeats unanswered) within two intervals and replaces it', async () => {
     const { emulator, client } = await setup({ client: { timings: { heartbeatIntervalMs: 400 } } });
     const { chat, session, recorder } = await joinedChat(emulator, client);
@@ -51,9 +88,22 @@ describe('ChatSession recovery', () => {
     const stoppedAt = performance.now();
     emulator.faults.stopHeartbeats(bot, { dropPushes: true });
     emulator.say(chat.contactId, 'lost on the zombie');
-    const [reason] = await nextEvent(session, 'reconnecting', () => true, interval * 4);
+    let eaten: number[] = [];
+    const [reason] = await nextEvent(
+      session,
+      'reconnecting',
+      () => {
+        // The zombie is still open on the emulator's side when recovery starts.
+        eaten = emulator.sockets(bot).map((socket) => socket.heartbeatsEaten);
+        return true;
+      },
+      interval * 4,
+    );
     const detectedAfter = performance.now() - stoppedAt;
     expect(reason).toBe('heartbeat-timeout');
+    // One unanswered heartbeat is enough, whatever the timing: a client that waited for a second one would
+    // have sent it. Hence also detection within two intervals (one to send it, one to miss its answer).
+    expect(eaten).toEqual([1]);
     expect(detectedAfter).toBeLessThanOrEqual(2 * interval + 300); // + scheduling slack on a busy machine
 
     await nextEvent(session, 'state', (state) => state === 'open');
@@ -65,23 +115,31 @@ describe('ChatSession recovery', () => {
 
   it('rotates make-before-break across 10 rotations with zero lost and zero duplicated items', async () => {
     const { emulator, client } = await setup({
-      emulator: { timings: { connectionExpiryMs: 900 } },
+      // The emulator closes every socket 900 ms after it opened, about when its ConnectionExpiry passes: a
+      // rotation that came too late would show up as a reconnect.
+      emulator: { timings: { connectionExpiryMs: 900, maxSocketLifetimeMs: 900 } },
       client: { timings: { rotationMarginMs: 500 } },
     });
     const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
     const sent: string[] = [];
-    let rotations = 0;
-    session.on('rotated', () => rotations++);
+    const subscribedAtSwitch: number[] = [];
+    session.on('rotated', () => {
+      // The old socket's close is only on its way: both are still subscribed at the switch.
+      subscribedAtSwitch.push(emulator.sockets(bot).filter((socket) => socket.subscribed).length);
+    });
     // Customer traffic throughout, so items arrive on both sockets during every overlap.
-    while (rotations < 10) {
+    const deadline = performance.now() + 20_000;
+    while (subscribedAtSwitch.length < 10) {
       const text = `message ${sent.length + 1}`;
       emulator.say(chat.contactId, text);
       sent.push(text);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      if (sent.length > 2000) throw new Error('rotations did not happen');
+      await new Promise((resolve) => setTimeout(resolve, 25)); // paces the traffic; nothing waits on it
+      if (performance.now() > deadline) throw new Error(`${subscribedAtSwitch.length} rotations in 20 s`);
     }
     await recorder.waitForMessages(sent.length);
     expectExactlyOnce(recorder, sent);
+    expect(subscribedAtSwitch).toEqual(Array(subscribedAtSwitch.length).fill(2));
     expect(session.stats.reconnects).toBe(0);
     expect(session.stats.rotations).toBeGreaterThanOrEqual(10);
     await waitUntil(
@@ -92,20 +150,28 @@ describe('ChatSession recovery', () => {
 
   it('refreshes the ConnectionToken before its Expiry, on schedule, without a tight loop', async () => {
     const { emulator, client } = await setup({
-      emulator: { timings: { connectionTokenTtlMs: 1200 } },
-      client: { timings: { tokenRefreshMarginMs: 600 } },
+      emulator: { timings: { connectionTokenTtlMs: 2000 } },
+      client: { timings: { tokenRefreshMarginMs: 1000, tokenRefreshFloorMs: 200 } },
     });
     const { chat, session } = await joinedChat(emulator, client);
-    let refreshes = 0;
-    session.on('tokenRefreshed', () => refreshes++);
-    await waitUntil(() => refreshes >= 4, '4 token refreshes', 10_000);
-    // One join call plus one per refresh: a tight loop would show hundreds.
+    const refreshedAt: number[] = [performance.now()];
+    session.on('tokenRefreshed', () => refreshedAt.push(performance.now()));
+    await waitUntil(() => refreshedAt.length > 4, '4 token refreshes', 10_000);
+    // Each token lives 2 s and is replaced 1 s before it expires: refreshes 1 s apart, not at the 200 ms floor
+    // and not in a loop.
+    const gaps = refreshedAt.slice(1).map((at, i) => at - refreshedAt[i]!);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(700);
+      expect(gap).toBeLessThan(1600);
+    }
+    // One join call plus one per refresh.
     const calls = emulator.calls.count('CreateParticipantConnection', {
       participantId: session.participantId,
     });
     expect(calls).toBeGreaterThanOrEqual(5);
-    expect(calls).toBeLessThanOrEqual(7);
-    // The current token works even though every earlier one has expired.
+    expect(calls).toBeLessThanOrEqual(6);
+    // No call ever went out with an expired token.
+    expect(emulator.calls.count(undefined, { participantId: session.participantId, status: 403 })).toBe(0);
     await session.sendMessage('still here');
     expect(emulator.transcript(chat.contactId).some((item) => item.Content === 'still here')).toBe(true);
   });
@@ -142,12 +208,22 @@ describe('ChatSession recovery', () => {
     const sentTexts = emulator.transcript(chat.contactId).map((item) => item.Content);
     expect(sentTexts.filter((t) => t === 'after throttling')).toHaveLength(1);
     expect(sentTexts.filter((t) => t === 'after 500s')).toHaveLength(1);
+  });
 
-    // A burst of 500s on CreateParticipantConnection during a reconnect is ridden out too.
-    emulator.faults.failNext('CreateParticipantConnection', { count: 3, status: 500 });
-    emulator.faults.dropSockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, 'abrupt');
+  it('rides out a burst of 500s on CreateParticipantConnection during a reconnect', async () => {
+    // A URL is never reused, so the reconnect must call CreateParticipantConnection.
+    const { emulator, client } = await setup({ client: { timings: { urlMaxAgeMs: 1 } } });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.faults.failNext('CreateParticipantConnection', { count: 3, status: 500, participant: bot });
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'while reconnecting');
     await nextEvent(session, 'reconnecting');
     await nextEvent(session, 'state', (state) => state === 'open');
+    const failed = { participantId: session.participantId, status: 500 };
+    expect(emulator.calls.count('CreateParticipantConnection', failed)).toBe(3);
+    await recorder.waitForMessages(1);
+    expectExactlyOnce(recorder, ['while reconnecting']);
   });
 });
 
@@ -195,13 +271,15 @@ describe('ChatSession end', () => {
     emulator.endChat(chat.contactId, 'customer');
     expect((await ended)[0]).toBe('chat-ended');
     expect(recorder.items.at(-1)?.ContentType).toBe('application/vnd.amazonaws.connect.event.chat.ended');
-    const calls = emulator.calls.count('CreateParticipantConnection');
+    const opened = emulator.gateway.opened.get(session.participantId);
+    // An absence cannot be awaited: two heartbeat intervals, in which a reconnect would have opened a socket.
     await new Promise((resolve) => setTimeout(resolve, 2 * client.timings.heartbeatIntervalMs));
-    expect(emulator.calls.count('CreateParticipantConnection')).toBe(calls);
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(opened);
+    expect(emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' })).toHaveLength(0);
     expect(session.stats.reconnects).toBe(0);
   });
 
-  it('drops duplicate pushes and keeps order with back-fill', async () => {
+  it('drops duplicate pushes and keeps order', async () => {
     const { emulator, client } = await setup();
     const { chat, session, recorder } = await joinedChat(emulator, client);
     emulator.faults.pushes({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { duplicate: 5 });

@@ -17,6 +17,7 @@ describe('ChatClient.join', () => {
     emulator.say(chat.contactId, 'hello bot');
     await recorder.waitForMessages(1);
     expect(recorder.customerMessages()).toEqual(['hello bot']);
+    expect(session.isOwn(recorder.items.find((i) => i.Content === 'hello bot')!)).toBe(false);
 
     const sent = await session.sendMessage('**hi**', { contentType: 'text/markdown' });
     await waitUntil(() => recorder.items.some((i) => i.Id === sent.id), 'own message echo');
@@ -50,11 +51,15 @@ describe('ChatClient.join', () => {
     });
     const chat = emulator.startChat();
     emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
+    const started = performance.now();
     const error = await client
       .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
       .catch((e: unknown) => e);
+    // It gives up when the window closes, not after its 50 retries.
+    expect(performance.now() - started).toBeLessThan(800 + 500);
     expect(error).toBeInstanceOf(ConnectBotError);
     expect((error as ConnectBotError).code).toBe(ErrorCode.JoinWindowMissed);
+    expect((error as ConnectBotError).cause).toMatchObject({ code: ErrorCode.ApiRefused, status: 500 });
     expect(client.sessions.size).toBe(0);
     // The service removes a bot that never connected.
     await waitUntil(
@@ -62,6 +67,25 @@ describe('ChatClient.join', () => {
         emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT')?.state === 'left',
       'bot removed by the service',
     );
+  });
+
+  it('counts the join window from the start of CreateParticipant, whose retries use it up too', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { botConnectWindowMs: 800 } },
+      client: { timings: { joinWindowMs: 800 }, retry: { retries: 50, minDelayMs: 250, maxDelayMs: 250 } },
+    });
+    const chat = emulator.startChat();
+    // About 750 ms of retries before CreateParticipant succeeds, then CreateParticipantConnection keeps failing.
+    emulator.faults.failNext('CreateParticipant', { count: 3, status: 500 });
+    emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
+    const started = performance.now();
+    const error = await client
+      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+      .catch((e: unknown) => e);
+    expect((error as ConnectBotError).code).toBe(ErrorCode.JoinWindowMissed);
+    // Measured from CreateParticipant's end it would run until about 1.55 s.
+    expect(performance.now() - started).toBeLessThan(800 + 400);
+    expect(emulator.calls.count('CreateParticipant', { status: 200 })).toBe(1);
   });
 
   it('resumes a participant from a snapshot and back-fills from its cursor', async () => {

@@ -37,6 +37,13 @@ const schemas = {
     }),
   ),
   subscribeAcks: optionalTarget.and(z.object({ drop: z.number().int().min(0).max(10_000) })),
+  expiries: target.and(
+    z.object({
+      expiry: z.string().nullable().optional(),
+      connectionExpiry: z.string().nullable().optional(),
+      count: z.number().int().min(0).max(10_000).optional(),
+    }),
+  ),
   quotas: z.object({
     enabled: z.boolean(),
     overrides: z
@@ -175,6 +182,19 @@ export function controlRoutes(emulator: Emulator) {
       (body) => {
         const input = schemas.subscribeAcks.parse(body);
         emulator.faults.subscribeAcks(ref(input), { drop: input.drop });
+        return {};
+      },
+    ],
+    [
+      'POST',
+      /^\/_emulator\/faults\/expiries$/,
+      (body) => {
+        const { expiry, connectionExpiry, count, ...rest } = schemas.expiries.parse(body);
+        emulator.faults.malformExpiries(ref(rest)!, {
+          ...(expiry !== undefined ? { expiry } : {}),
+          ...(connectionExpiry !== undefined ? { connectionExpiry } : {}),
+          ...(count !== undefined ? { count } : {}),
+        });
         return {};
       },
     ],

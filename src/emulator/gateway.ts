@@ -59,6 +59,8 @@ export class Gateway implements PushTarget {
   private sweepTimer: TimerHandle | undefined;
   /** Sockets ever opened, per participant: tests count reconnects with it. */
   readonly opened = new Map<string, number>();
+  /** Upgrades refused (unknown, expired or revoked AuthToken, or a wrong path). */
+  refusedUpgrades = 0;
 
   constructor(
     private readonly state: ChatState,
@@ -74,6 +76,7 @@ export class Gateway implements PushTarget {
     const token = url.searchParams.get('AuthToken') ?? '';
     const participant = url.pathname === '/ws' ? this.state.websocketParticipant(token) : undefined;
     if (!participant) {
+      this.refusedUpgrades++;
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }

@@ -340,6 +340,45 @@ describe('pushes', () => {
   });
 });
 
+describe('failNext afterCommit', () => {
+  it('lets the call take effect and fails only its answer', async () => {
+    const customer = await chat.customer();
+    emulator.faults.failNext('SendMessage', { status: 500, afterCommit: true });
+    expect(statusOf(await rejection(chat.send(customer.token, 'lost answer')))).toBe(500);
+    const kept = emulator.transcript(customer.contactId).filter((item) => item.Content === 'lost answer');
+    expect(kept).toHaveLength(1);
+    expect(emulator.calls.count('SendMessage', { status: 500 })).toBe(1);
+  });
+});
+
+describe('subscribeAcks', () => {
+  it('leaves the next subscribe frames unanswered and unsubscribed, then acks again', async () => {
+    const customer = await chat.customer();
+    emulator.faults.subscribeAcks(customer.participantId, { drop: 2 });
+    const socket = await TestSocket.open(customer.url);
+    sockets.push(socket);
+    for (let i = 0; i < 3; i++) socket.send({ topic: 'aws/subscribe', content: { topics: ['aws/chat'] } });
+    await socket.next((f) => f.topic === 'aws/subscribe', 5000);
+    const [info] = emulator.sockets(customer.participantId);
+    expect(info).toMatchObject({ subscribeFrames: 3, subscribed: true });
+    expect(socket.frames.filter((f) => f.topic === 'aws/subscribe')).toHaveLength(1);
+  });
+});
+
+describe('malformExpiries', () => {
+  it('hands out the given Expiry strings, or none, for the next responses only', async () => {
+    const customer = await chat.customer();
+    const ref = customer.participantId;
+    emulator.faults.malformExpiries(ref, { expiry: null, connectionExpiry: 'soon', count: 1 });
+    const odd = (await chat.connectParticipant(customer.participantToken)).response;
+    expect(odd.ConnectionCredentials?.Expiry).toBeUndefined();
+    expect(odd.Websocket?.ConnectionExpiry).toBe('soon');
+    await expect(chat.send(odd.ConnectionCredentials!.ConnectionToken!, 'token works')).resolves.toBeTruthy();
+    const normal = (await chat.connectParticipant(customer.participantToken)).response;
+    expect(Date.parse(normal.ConnectionCredentials!.Expiry!)).toBeGreaterThan(Date.now());
+  });
+});
+
 describe('expireConnectionTokens', () => {
   it('makes the next ACPS call 403, while a new CreateParticipantConnection works', async () => {
     const customer = await chat.customer();
@@ -421,6 +460,26 @@ describe('the HTTP control API', () => {
 
     const calls = await fetch(`${emulator.endpoint}/_emulator/calls`).then((r) => r.json());
     expect(calls.total).toBe(emulator.calls.count());
+
+    await control('faults/expiries', { ...target, expiry: 'garbage' });
+    const odd = await chat.connectParticipant(customer.participantToken);
+    expect(odd.response.ConnectionCredentials?.Expiry).toBe('garbage');
+
+    await control('faults/subscribe-acks', { ...target, drop: 1 });
+    await control('faults/fail-next', {
+      ...target,
+      operation: 'SendMessage',
+      status: 500,
+      afterCommit: true,
+    });
+    const next = await chat.connectParticipant(customer.participantToken);
+    expect(statusOf(await rejection(chat.send(next.token, 'kept')))).toBe(500);
+    expect(emulator.transcript(customer.contactId).some((item) => item.Content === 'kept')).toBe(true);
+    const unacked = await TestSocket.open(next.url);
+    sockets.push(unacked);
+    unacked.send({ topic: 'aws/subscribe', content: { topics: ['aws/chat'] } });
+    await barrier(unacked); // the second subscribe is answered, the first was not
+    expect(unacked.frames.filter((f) => f.topic === 'aws/subscribe')).toHaveLength(1);
 
     expect(await control('faults/fail-next', { operation: 'SendMessage', status: 418 })).toMatchObject({
       status: 400,

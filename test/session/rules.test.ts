@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { ApiRefusedError, ChatClient, ErrorCode, NetworkError, Scheduler } from '../../src/index.js';
+import { ChatSocket, type SocketListener } from '../../src/transport/socket.js';
+import { chatKit, rejection } from '../support/chat.js';
+import { joinedChat, setup } from '../support/harness.js';
+import { dummyCredentials } from '../support/sdk.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
+
+/** The times (ms) of a participant's CreateParticipantConnection calls, as the emulator saw them. */
+function connectionCalls(emulator: Awaited<ReturnType<typeof setup>>['emulator'], participantId: string) {
+  return emulator.calls.log
+    .filter(
+      (call) => call.operation === 'CreateParticipantConnection' && call.participantId === participantId,
+    )
+    .map((call) => call.at);
+}
+
+const gapsOf = (times: number[]) => times.slice(1).map((at, i) => at - times[i]!);
+
+describe('subscribe', () => {
+  it('resends an unacknowledged aws/subscribe, and the session opens on the same socket', async () => {
+    const { emulator, client } = await setup();
+    emulator.faults.subscribeAcks(undefined, { drop: 2 }); // the bot's first two subscribe frames
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const [socket] = emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' });
+    expect(socket).toMatchObject({ subscribed: true, subscribeFrames: 3 });
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(1);
+    emulator.say(chat.contactId, 'subscribed');
+    await recorder.waitForMessages(1);
+  });
+
+  it('gives up with CB_SUBSCRIBE_FAILED after the first frame and 3 resends, ackTimeoutMs apart', async () => {
+    const { emulator } = await setup();
+    const kit = chatKit(emulator);
+    const customer = await kit.customer();
+    const bot = await kit.bot(customer.contactId);
+    emulator.faults.subscribeAcks(bot.participantId, { drop: 100 });
+    const listener: SocketListener = { onSocketItem() {}, onSocketClose() {} };
+    const socket = await ChatSocket.open(bot.url, listener, new Scheduler(), 5000);
+    const started = performance.now();
+    const error = await rejection(socket.subscribe({ ackTimeoutMs: 100, resends: 3 }));
+    const elapsed = performance.now() - started;
+    expect(error.code).toBe(ErrorCode.SubscribeFailed);
+    expect(emulator.sockets(bot.participantId)[0]!.subscribeFrames).toBe(4);
+    expect(elapsed).toBeGreaterThanOrEqual(4 * 100 - 5);
+    socket.terminate();
+  });
+
+  it('a join whose socket never gets its ack opens another one', async () => {
+    const { emulator, client } = await setup();
+    emulator.faults.subscribeAcks(undefined, { drop: 4 }); // everything the first socket sends
+    const { session } = await joinedChat(emulator, client);
+    expect(session.state).toBe('open');
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(2);
+  });
+});
+
+describe('Expiry values', () => {
+  for (const [what, value] of [
+    ['missing', null],
+    ['unparsable', 'not a time'],
+  ] as const) {
+    it(`a ${what} ConnectionCredentials.Expiry is CB_INVALID_EXPIRY, retried after invalidExpiryRetryMs`, async () => {
+      const { emulator, client } = await setup({
+        emulator: { timings: { connectionTokenTtlMs: 2000 } },
+        client: {
+          timings: { tokenRefreshMarginMs: 1000, tokenRefreshFloorMs: 200, invalidExpiryRetryMs: 800 },
+        },
+      });
+      const { chat, session } = await joinedChat(emulator, client);
+      const errors: string[] = [];
+      session.on('error', (error) => errors.push(error.code));
+      // The first refresh's answer carries the bad Expiry; the one after it is normal.
+      emulator.faults.malformExpiries({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { expiry: value });
+      await waitUntil(() => session.stats.tokenRefreshes >= 2, 'two refreshes', 5000);
+      expect(errors).toEqual([ErrorCode.InvalidExpiry]);
+      const calls = connectionCalls(emulator, session.participantId);
+      expect(calls).toHaveLength(3); // join, the refresh with the bad Expiry, the retry
+      expect(calls[2]! - calls[1]!).toBeGreaterThanOrEqual(800 - 50);
+      await session.sendMessage('the token still works');
+    });
+  }
+});
+
+describe('websocket URLs and socket age', () => {
+  it('reuses a websocket URL younger than urlMaxAgeMs for a reconnect, and fetches a new one after', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { websocketUrlTtlMs: 1500 } },
+      client: { timings: { urlMaxAgeMs: 1500 } },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const joinedAt = performance.now();
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const calls = () => connectionCalls(emulator, session.participantId).length;
+
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await nextEvent(session, 'state', (state) => state === 'open');
+    expect(calls()).toBe(1); // the join's URL again
+
+    // Waiting on the clock itself: the URL has to grow old.
+    await waitUntil(() => performance.now() - joinedAt > 1600, 'the URL to pass urlMaxAgeMs');
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await nextEvent(session, 'state', (state) => state === 'open');
+    expect(calls()).toBe(2);
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(3);
+    expect(emulator.gateway.refusedUpgrades).toBe(0); // the stale URL was never tried
+    emulator.say(chat.contactId, 'on the third socket');
+    await recorder.waitForMessages(1);
+  });
+
+  it('reconnect attempts back off exponentially with jitter, up to reconnectMaxDelayMs', async () => {
+    const { emulator, client } = await setup({
+      client: {
+        retry: { retries: 0 }, // one call per attempt: the gaps are the reconnect backoff alone
+        timings: { urlMaxAgeMs: 1, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 300 },
+      },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.faults.failNext('CreateParticipantConnection', { count: 7, status: 500, participant: bot });
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await nextEvent(session, 'state', (state) => state === 'open', 10_000);
+    const gaps = gapsOf(connectionCalls(emulator, session.participantId).slice(1)); // the 8 attempts
+    expect(gaps).toHaveLength(7);
+    // 50–100, 100–200, then capped at 300 ms: without the cap the last would be 3.2–6.4 s.
+    expect(gaps[0]!).toBeLessThan(gaps.at(-1)!);
+    expect(gaps.at(-1)!).toBeGreaterThanOrEqual(280);
+    for (const gap of gaps) expect(gap).toBeLessThan(300 + 250);
+  });
+
+  it('rotates at maxSocketAgeMs when ConnectionExpiry is further away', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionExpiryMs: 60_000 } },
+      client: { timings: { maxSocketAgeMs: 600, rotationMarginMs: 1000 } },
+    });
+    const { session } = await joinedChat(emulator, client);
+    const openedAt = performance.now();
+    await nextEvent(session, 'rotated', () => true, 3000);
+    const after = performance.now() - openedAt;
+    expect(after).toBeGreaterThanOrEqual(500);
+    expect(after).toBeLessThan(1500);
+  });
+});
+
+describe('idempotency and error kinds', () => {
+  it('reuses the ClientToken when an answer is lost: one bot, one message', async () => {
+    const { emulator, client } = await setup();
+    // Both calls take effect and answer 500; the retries must be recognised as the same requests.
+    emulator.faults.failNext('CreateParticipant', { status: 500, afterCommit: true });
+    const { chat, session } = await joinedChat(emulator, client);
+    expect(emulator.calls.count('CreateParticipant')).toBe(2);
+    const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
+    expect(bots.map((p) => p.participantId)).toEqual([session.participantId]);
+
+    emulator.faults.failNext('SendMessage', { status: 500, afterCommit: true });
+    const sent = await session.sendMessage('once only');
+    expect(emulator.calls.count('SendMessage')).toBe(2);
+    const copies = emulator.transcript(chat.contactId).filter((item) => item.Content === 'once only');
+    expect(copies.map((item) => item.Id)).toEqual([sent.id]);
+  });
+
+  it('tells a refusal (ApiRefusedError) from no answer at all (NetworkError)', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    const refused = await rejection(
+      client.join({ instanceId: 'no-such-instance', contactId: chat.contactId, displayName: 'Bot' }),
+    );
+    expect(refused).toBeInstanceOf(ApiRefusedError);
+    expect(refused).toMatchObject({
+      code: ErrorCode.ApiRefused,
+      status: 404,
+      operation: 'CreateParticipant',
+    });
+
+    // Nothing listens on port 1 of the loopback interface: connection refused.
+    const unreachable = new ChatClient({
+      region: emulator.region,
+      endpoint: 'http://127.0.0.1:1',
+      credentials: dummyCredentials,
+      retry: { retries: 1, minDelayMs: 10, maxDelayMs: 10 },
+    });
+    const failed = await rejection(
+      unreachable.join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' }),
+    );
+    expect(failed).toBeInstanceOf(NetworkError);
+    expect(failed).toMatchObject({ code: ErrorCode.Network, operation: 'CreateParticipant' });
+    unreachable.aws.connect.destroy();
+    unreachable.aws.participant.destroy();
+  });
+});

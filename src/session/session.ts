@@ -13,7 +13,7 @@ import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
 import type { ApiCaller } from '../connect/caller.js';
 import type { AwsClients } from '../connect/clients.js';
-import { ApiRefusedError, ConnectBotError, ErrorCode, isRetryable } from '../errors.js';
+import { ApiRefusedError, ConnectBotError, ErrorCode, HandlerError, isRetryable } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
 import type { WireItem } from '../transport/frames.js';
 import { alignedDelay, type ScheduledTask, type Scheduler } from '../transport/scheduler.js';
@@ -59,9 +59,12 @@ export interface ChatSessionEvents {
   state: [state: SessionState, previous: SessionState];
   /** Emitted once; the session does nothing afterwards. */
   ended: [reason: EndReason, error?: ConnectBotError];
-  /** Problems the session recovered from or will retry (e.g. a failed token refresh). */
+  /**
+   * Problems the session recovered from or will retry (e.g. a failed token refresh, CB_INVALID_EXPIRY), and
+   * item listeners that threw (CB_HANDLER_FAILED; the item still counts as delivered).
+   */
   error: [error: ConnectBotError];
-  /** Recovery started: `heartbeat-timeout`, `socket-closed`, `rotation-failed`, `access-check`. */
+  /** Recovery started: `heartbeat-timeout`, `socket-closed` or `rotation-failed`. */
   reconnecting: [reason: string];
   /** A make-before-break socket rotation completed. */
   rotated: [];
@@ -548,25 +551,50 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       { event: 'item', itemId: item.Id, type: item.Type, contentType: item.ContentType },
       'item',
     );
-    this.emit('item', item);
+    this.deliver('item', item);
     if (item.Type === 'MESSAGE') {
-      this.emit('message', item);
+      this.deliver('message', item);
       return;
     }
     switch (item.ContentType) {
       case ContentType.typing:
-        this.emit('typing', item);
+        this.deliver('typing', item);
         return;
       case ContentType.participantJoined:
-        this.emit('participantJoined', item);
+        this.deliver('participantJoined', item);
         return;
       case ContentType.participantLeft:
-        this.emit('participantLeft', item);
+        this.deliver('participantLeft', item);
         if (item.ParticipantId === this.participantId) this.end(this.leaving ? 'disconnected' : 'removed');
         return;
       default:
-        this.emit('event', item);
+        this.deliver('event', item);
         if (item.ContentType === ContentType.chatEnded) this.end('chat-ended');
+    }
+  }
+
+  /**
+   * Emits an item event. A listener that throws is reported as an `error` event (CB_HANDLER_FAILED): it must
+   * not stop the item's other events, the items after it, the session's own reaction to the item (ending on
+   * chat.ended), or the socket. Listeners of the same event after the one that threw miss this item, as with
+   * any EventEmitter.
+   */
+  private deliver(
+    event: 'item' | 'message' | 'typing' | 'participantJoined' | 'participantLeft' | 'event',
+    item: WireItem,
+  ): void {
+    try {
+      this.emit(event, item);
+    } catch (error) {
+      this.log.warn(
+        { event: 'listener-failed', listener: event, itemId: item.Id, err: error },
+        'a listener threw',
+      );
+      this.reportError(
+        new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener threw: ${String(error)}`, {
+          cause: error,
+        }),
+      );
     }
   }
 

@@ -188,3 +188,29 @@ describe('idempotency and error kinds', () => {
     unreachable.aws.participant.destroy();
   });
 });
+
+describe('listeners', () => {
+  it("a listener that throws is an error event; the item's other events, later items and the end still happen", async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const failures: Array<{ code: string; cause: unknown }> = [];
+    session.on('error', (error) => failures.push({ code: error.code, cause: error.cause }));
+    session.on('message', (item) => {
+      if (item.Content === 'boom') throw new Error('listener bug');
+    });
+    session.on('event', () => {
+      throw new Error('event listener bug');
+    });
+    emulator.say(chat.contactId, 'boom');
+    emulator.say(chat.contactId, 'after the throw');
+    await recorder.waitForMessages(2);
+    expect(recorder.customerMessages()).toEqual(['boom', 'after the throw']);
+
+    const ended = nextEvent(session, 'ended');
+    emulator.endChat(chat.contactId, 'customer');
+    expect((await ended)[0]).toBe('chat-ended');
+    expect(failures.map((f) => f.code)).toEqual([ErrorCode.HandlerFailed, ErrorCode.HandlerFailed]);
+    expect((failures[0]!.cause as Error).message).toBe('listener bug');
+    expect(session.openSockets).toBe(0);
+  });
+});

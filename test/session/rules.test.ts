@@ -125,7 +125,7 @@ describe('websocket URLs and socket age', () => {
     // 50–100, 100–200, then capped at 300 ms: without the cap the last would be 3.2–6.4 s.
     expect(gaps[0]!).toBeLessThan(gaps.at(-1)!);
     expect(gaps.at(-1)!).toBeGreaterThanOrEqual(280);
-    for (const gap of gaps) expect(gap).toBeLessThan(300 + 250);
+    for (const gap of gaps) expect(gap).toBeLessThan(1000); // the cap plus a loaded machine's slack
   });
 
   it('rotates at maxSocketAgeMs when ConnectionExpiry is further away', async () => {

@@ -4,6 +4,28 @@ import { FAST_TIMINGS, joinedChat, setup } from '../support/harness.js';
 import { dummyCredentials } from '../support/sdk.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
+/**
+ * A join whose CreateParticipantConnection always fails (500) in a `windowMs` join window, after
+ * `createFailures` failed CreateParticipant calls: the error, how long the join took, and the chat.
+ */
+async function joinThatMissesTheWindow(windowMs: number, retryDelayMs: number, createFailures = 0) {
+  const { emulator, client } = await setup({
+    emulator: { timings: { botConnectWindowMs: windowMs } },
+    client: {
+      timings: { joinWindowMs: windowMs },
+      retry: { retries: 50, minDelayMs: retryDelayMs, maxDelayMs: retryDelayMs },
+    },
+  });
+  const chat = emulator.startChat();
+  emulator.faults.failNext('CreateParticipant', { count: createFailures, status: 500 });
+  emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
+  const started = performance.now();
+  const error = (await client
+    .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+    .catch((e: unknown) => e)) as ConnectBotError;
+  return { emulator, client, chat, error, elapsed: performance.now() - started };
+}
+
 describe('ChatClient.join', () => {
   it('joins as CUSTOM_BOT, connects, and exchanges messages both ways', async () => {
     const { emulator, client } = await setup();
@@ -45,21 +67,12 @@ describe('ChatClient.join', () => {
   });
 
   it('fails with CB_JOIN_WINDOW_MISSED when CreateParticipantConnection cannot complete in the window', async () => {
-    const { emulator, client } = await setup({
-      emulator: { timings: { botConnectWindowMs: 800 } },
-      client: { timings: { joinWindowMs: 800 }, retry: { retries: 50, minDelayMs: 100, maxDelayMs: 200 } },
-    });
-    const chat = emulator.startChat();
-    emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
-    const started = performance.now();
-    const error = await client
-      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
-      .catch((e: unknown) => e);
+    const { emulator, client, chat, error, elapsed } = await joinThatMissesTheWindow(800, 150);
     // It gives up when the window closes, not after its 50 retries.
-    expect(performance.now() - started).toBeLessThan(800 + 500);
+    expect(elapsed).toBeLessThan(800 + 500);
     expect(error).toBeInstanceOf(ConnectBotError);
-    expect((error as ConnectBotError).code).toBe(ErrorCode.JoinWindowMissed);
-    expect((error as ConnectBotError).cause).toMatchObject({ code: ErrorCode.ApiRefused, status: 500 });
+    expect(error.code).toBe(ErrorCode.JoinWindowMissed);
+    expect(error.cause).toMatchObject({ code: ErrorCode.ApiRefused, status: 500 });
     expect(client.sessions.size).toBe(0);
     // The service removes a bot that never connected.
     await waitUntil(
@@ -70,21 +83,11 @@ describe('ChatClient.join', () => {
   });
 
   it('counts the join window from the start of CreateParticipant, whose retries use it up too', async () => {
-    const { emulator, client } = await setup({
-      emulator: { timings: { botConnectWindowMs: 1000 } },
-      client: { timings: { joinWindowMs: 1000 }, retry: { retries: 50, minDelayMs: 300, maxDelayMs: 300 } },
-    });
-    const chat = emulator.startChat();
     // About 900 ms of retries before CreateParticipant succeeds, then CreateParticipantConnection keeps failing.
-    emulator.faults.failNext('CreateParticipant', { count: 3, status: 500 });
-    emulator.faults.failNext('CreateParticipantConnection', { count: 1000, status: 500 });
-    const started = performance.now();
-    const error = await client
-      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
-      .catch((e: unknown) => e);
-    expect((error as ConnectBotError).code).toBe(ErrorCode.JoinWindowMissed);
+    const { emulator, error, elapsed } = await joinThatMissesTheWindow(1000, 300, 3);
+    expect(error.code).toBe(ErrorCode.JoinWindowMissed);
     // About 1.2 s (the window and one more retry delay); counted from CreateParticipant's end, about 2.1 s.
-    expect(performance.now() - started).toBeLessThan(1700);
+    expect(elapsed).toBeLessThan(1700);
     expect(emulator.calls.count('CreateParticipant', { status: 200 })).toBe(1);
   });
 

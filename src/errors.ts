@@ -22,6 +22,8 @@ export const ErrorCode = {
   SocketFailed: 'CB_SOCKET_FAILED',
   /** A ConnectionCredentials.Expiry was missing, unparsable or already past. */
   InvalidExpiry: 'CB_INVALID_EXPIRY',
+  /** GetTranscript did not know the back-fill's starting item; the session back-filled from the newest page. */
+  CursorUnknown: 'CB_CURSOR_UNKNOWN',
   /** A bot handler did not finish within the handler timeout. */
   HandlerTimeout: 'CB_HANDLER_TIMEOUT',
   /** A bot handler threw or rejected. */

@@ -101,6 +101,11 @@ export interface SessionSnapshot {
   displayName?: string;
   /** The last transcript item Id this participant saw; back-fill resumes after it. */
   cursor?: string;
+  /**
+   * The cursor item's AbsoluteTime. Used only when the service does not know the cursor item: then only items
+   * after this time are delivered from the most recent transcript page (CB_CURSOR_UNKNOWN).
+   */
+  cursorTime?: string;
 }
 
 export interface SendMessageOptions {
@@ -151,6 +156,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private connectionExpiry = Number.NaN;
   private readonly seen: RecentIds;
   private cursor: string | undefined;
+  private cursorTime: string | undefined;
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
   /**
@@ -191,6 +197,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.participantToken = identity.participantToken;
     this.displayName = identity.displayName;
     this.cursor = identity.cursor;
+    this.cursorTime = identity.cursorTime;
     this.seen = new RecentIds(ctx.dedupeWindow);
     // The cursor item was delivered by whoever held the participant before; back-fill includes it again.
     if (identity.cursor) this.seen.add(identity.cursor);
@@ -235,6 +242,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       participantToken: this.participantToken,
       ...(this.displayName ? { displayName: this.displayName } : {}),
       ...(this.cursor ? { cursor: this.cursor } : {}),
+      ...(this.cursorTime ? { cursorTime: this.cursorTime } : {}),
     };
   }
 
@@ -540,7 +548,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.stats.duplicatesDropped++;
       return;
     }
-    if (isTranscriptItem(item)) this.cursor = item.Id;
+    if (isTranscriptItem(item)) this.moveCursor(item);
     if (this.held) this.held.push(item);
     else this.emitItem(item);
   }
@@ -622,13 +630,22 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async forwardFrom(cursor: string, buffer: WireItem[]): Promise<void> {
     let nextToken: string | undefined;
     do {
-      const page: GetTranscriptResponse = await this.getTranscript({
-        ScanDirection: 'FORWARD',
-        SortOrder: 'ASCENDING',
-        StartPosition: { Id: cursor },
-        MaxResults: 100,
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      });
+      let page: GetTranscriptResponse;
+      try {
+        page = await this.getTranscript({
+          ScanDirection: 'FORWARD',
+          SortOrder: 'ASCENDING',
+          StartPosition: { Id: cursor },
+          MaxResults: 100,
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        });
+      } catch (error) {
+        // 400: the service does not know the cursor item (a stale snapshot, or an item it pushed but keeps no
+        // record of). Ending the session over it would be worse than the fallback.
+        if (nextToken || !(error instanceof ApiRefusedError) || error.status !== 400) throw error;
+        await this.recentAfterCursorTime(buffer);
+        return;
+      }
       if (this.buffer !== buffer) return; // overtaken by a recovery or the end
       for (const item of page.Transcript ?? []) {
         // StartPosition's own item may come back; it was delivered before, even if it left the dedupe window.
@@ -636,6 +653,42 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       nextToken = page.NextToken;
     } while (nextToken);
+  }
+
+  /**
+   * Back-fill without a usable cursor: the most recent page, of which only the items after the cursor's
+   * AbsoluteTime are delivered; without a cursor time none are (they are marked seen). CB_CURSOR_UNKNOWN.
+   */
+  private async recentAfterCursorTime(buffer: WireItem[]): Promise<void> {
+    const since = Date.parse(this.cursorTime ?? '');
+    this.log.warn({ event: 'cursor-unknown' }, 'GetTranscript does not know the cursor item');
+    this.reportError(
+      new ConnectBotError(
+        ErrorCode.CursorUnknown,
+        Number.isFinite(since)
+          ? `the service does not know item ${this.cursor}; back-filling the items after ${this.cursorTime}`
+          : `the service does not know item ${this.cursor}, and its time is unknown; nothing is back-filled`,
+      ),
+    );
+    const page = await this.getTranscript({
+      ScanDirection: 'BACKWARD',
+      SortOrder: 'ASCENDING',
+      MaxResults: 100,
+    });
+    if (this.buffer !== buffer) return;
+    for (const item of (page.Transcript ?? []) as WireItem[]) {
+      if (Date.parse(item.AbsoluteTime) > since) {
+        this.accept(item);
+      } else {
+        this.seen.add(item.Id);
+        this.moveCursor(item);
+      }
+    }
+  }
+
+  private moveCursor(item: WireItem): void {
+    this.cursor = item.Id;
+    this.cursorTime = item.AbsoluteTime;
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
@@ -654,7 +707,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const history = joinedAt >= 0 ? items.slice(0, joinedAt + 1) : items;
     for (const item of history) {
       this.seen.add(item.Id);
-      this.cursor = item.Id;
+      this.moveCursor(item);
     }
     for (const item of items.slice(history.length)) this.accept(item);
   }

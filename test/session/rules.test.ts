@@ -214,3 +214,49 @@ describe('listeners', () => {
     expect(session.openSockets).toBe(0);
   });
 });
+
+describe('a back-fill cursor the service does not know', () => {
+  /** A joined bot that saw 'one', released; 'two' and 'three' come while nobody holds it. */
+  async function releasedAfterOne() {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    emulator.say(chat.contactId, 'one');
+    await recorder.waitForMessages(1);
+    const snapshot = session.snapshot();
+    expect(snapshot.cursorTime).toBe(recorder.items.at(-1)!.AbsoluteTime);
+    session.close();
+    // The items after it must be later by the clock, as AbsoluteTime counts milliseconds.
+    await waitUntil(() => Date.now() > Date.parse(snapshot.cursorTime!), 'the next millisecond');
+    emulator.say(chat.contactId, 'two');
+    emulator.say(chat.contactId, 'three');
+    const errors: string[] = [];
+    client.on('sessionError', (_session, error) => errors.push(error.code));
+    const delivered: string[] = [];
+    client.on('sessionOpened', (opened) =>
+      opened.on('message', (item) => delivered.push(item.Content ?? '')),
+    );
+    return { emulator, client, chat, snapshot, errors, delivered };
+  }
+
+  it('back-fills the items after the cursor time from the newest page (CB_CURSOR_UNKNOWN)', async () => {
+    const { emulator, client, chat, snapshot, errors, delivered } = await releasedAfterOne();
+    const resumed = await client.resume({ ...snapshot, cursor: 'not-an-item-of-this-chat' });
+    await waitUntil(() => delivered.length === 2, 'the back-filled messages');
+    expect(errors).toEqual([ErrorCode.CursorUnknown]);
+    emulator.say(chat.contactId, 'four');
+    await waitUntil(() => delivered.length === 3, 'a live message');
+    expect(delivered).toEqual(['two', 'three', 'four']);
+    expect(resumed.state).toBe('open');
+  });
+
+  it('without a cursor time, back-fills nothing rather than repeat history, and goes on live', async () => {
+    const { emulator, client, chat, snapshot, errors, delivered } = await releasedAfterOne();
+    const { cursorTime: _unknown, ...withoutTime } = snapshot;
+    const resumed = await client.resume({ ...withoutTime, cursor: 'not-an-item-of-this-chat' });
+    expect(errors).toEqual([ErrorCode.CursorUnknown]);
+    emulator.say(chat.contactId, 'four');
+    await waitUntil(() => delivered.length === 1, 'a live message');
+    expect(delivered).toEqual(['four']);
+    expect(resumed.lastSeenId).toBe(emulator.transcript(chat.contactId).at(-1)!.Id);
+  });
+});

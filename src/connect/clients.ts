@@ -34,14 +34,36 @@ const PARTICIPANT_CREDENTIALS = {
 };
 
 const cache = new Map<string, AwsClients>();
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+
+/** A number per credentials object or provider function, for the cache key. */
+function identity(credentials: object): number {
+  let id = identities.get(credentials);
+  if (id === undefined) {
+    id = nextIdentity++;
+    identities.set(credentials, id);
+  }
+  return id;
+}
 
 /**
- * One `ConnectClient` and one `ConnectParticipantClient` per region and endpoint per process, shared by every
- * chat: tokens travel per call, so clients never need to be per chat (deployment-scale.md §4.2).
+ * One `ConnectClient` and one `ConnectParticipantClient` per region and endpoint per process (and per set of
+ * timeouts and credentials, when a caller gives its own), shared by every chat: tokens travel per call, so
+ * clients never need to be per chat (deployment-scale.md §4.2).
  * Retries are done by connect-bot itself (quota-aware), so the SDK makes a single attempt.
  */
 export function awsClients(options: AwsClientOptions): AwsClients {
-  const key = `${options.region}|${options.endpoint ?? ''}`;
+  // Clients are shared only between callers that asked for the same thing: the same timeouts, sockets and
+  // credentials (the same provider or object; none means the SDK's default chain), not merely the same region.
+  const key = [
+    options.region,
+    options.endpoint ?? '',
+    options.requestTimeoutMs ?? '',
+    options.connectionTimeoutMs ?? '',
+    options.maxSockets ?? '',
+    options.credentials ? identity(options.credentials) : '',
+  ].join('|');
   const cached = cache.get(key);
   if (cached) return cached;
   const requestHandler = {

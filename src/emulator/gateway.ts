@@ -21,6 +21,8 @@ export interface SocketInfo {
   heartbeatsAnswered: number;
   /** Heartbeats received and ignored while the socket was a zombie ({@link Gateway.stopHeartbeats}). */
   heartbeatsEaten: number;
+  /** `aws/ping` frames received, answered or not. */
+  pings: number;
   /** Heartbeat and ping frames are ignored (zombie socket). */
   eatHeartbeats: boolean;
   /** Pushes are silently dropped as well (a fully dead path that still looks open). */
@@ -95,6 +97,7 @@ export class Gateway implements PushTarget {
       subscribeFrames: 0,
       heartbeatsAnswered: 0,
       heartbeatsEaten: 0,
+      pings: 0,
       eatHeartbeats: false,
       dropPushes: false,
       timers: new Set(),
@@ -161,6 +164,7 @@ export class Gateway implements PushTarget {
         this.send(conn, '{"topic":"aws/heartbeat"}');
         return;
       case 'aws/ping':
+        conn.pings++;
         if (conn.eatHeartbeats) return;
         this.send(conn, '{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}');
         return;

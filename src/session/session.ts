@@ -941,7 +941,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         this.adoptConnection(await this.createConnection(['CONNECTION_CREDENTIALS']));
       } catch (refresh) {
         if (this.isAccessDenied(refresh as ConnectBotError)) {
-          this.end('access-denied', refresh as ConnectBotError);
+          // While leaving, a 403 is most likely our own leave whose answer was lost: we are out, as asked.
+          this.end(this.leaving ? 'disconnected' : 'access-denied', refresh as ConnectBotError);
           throw new ConnectBotError(
             ErrorCode.ChatEnded,
             `${operation}: the chat has ended for this participant`,

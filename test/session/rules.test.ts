@@ -260,3 +260,19 @@ describe('a back-fill cursor the service does not know', () => {
     expect(resumed.lastSeenId).toBe(emulator.transcript(chat.contactId).at(-1)!.Id);
   });
 });
+
+describe('disconnect', () => {
+  it('a leave whose answer was lost ends as disconnected, and disconnect() resolves', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    // The socket will not bring our own participant.left; the retried DisconnectParticipant meets a 403.
+    emulator.faults.stopHeartbeats(bot, { dropPushes: true });
+    emulator.faults.failNext('DisconnectParticipant', { status: 500, afterCommit: true });
+    const ended = nextEvent(session, 'ended');
+    await session.disconnect();
+    expect((await ended)[0]).toBe('disconnected');
+    expect(emulator.outcome(chat.contactId).wait).toMatchObject({ result: 'BotParticipantDisconnected' });
+    expect(emulator.calls.count('DisconnectParticipant', { status: 500 })).toBe(1);
+  });
+});

@@ -87,10 +87,6 @@ interface Internal {
 
 const IDEMPOTENCY_CACHE_LIMIT = 10_000;
 
-/**
- * The stateful heart of the emulator: contacts, participants, tokens and transcripts, and every rule of
- * protocol.md that is not about encoding. HTTP handlers and the websocket gateway call into it.
- */
 /** See {@link ChatState.malformExpiries}. */
 export interface ExpiryFault {
   /** `ConnectionCredentials.Expiry` to hand out; `null` omits it. */
@@ -101,6 +97,10 @@ export interface ExpiryFault {
   count: number;
 }
 
+/**
+ * The stateful heart of the emulator: contacts, participants, tokens and transcripts, and every rule of
+ * protocol.md that is not about encoding. HTTP handlers and the websocket gateway call into it.
+ */
 export class ChatState extends EventEmitter<StateEvents> {
   readonly contacts = new Map<string, Contact>();
   private readonly internal = new WeakMap<Contact, Internal>();
@@ -549,7 +549,6 @@ export class ChatState extends EventEmitter<StateEvents> {
     }
   }
 
-  /** Expires every ConnectionToken of a participant now (fault injection). */
   /**
    * The participant's next `count` CreateParticipantConnection responses carry these Expiry values instead of
    * the real ones (`null` leaves the field out). The tokens themselves stay valid for their real lifetime.
@@ -574,6 +573,7 @@ export class ChatState extends EventEmitter<StateEvents> {
     }
   }
 
+  /** Expires every ConnectionToken of a participant now (fault injection). */
   expireConnectionTokens(participant: Participant): void {
     const now = this.clock.now();
     for (const token of participant.connectionTokens.keys()) participant.connectionTokens.set(token, now);

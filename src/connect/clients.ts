@@ -34,6 +34,7 @@ const PARTICIPANT_CREDENTIALS = {
 };
 
 const cache = new Map<string, AwsClients>();
+const participantCache = new Map<string, ConnectParticipantClient>();
 const identities = new WeakMap<object, number>();
 let nextIdentity = 1;
 
@@ -50,28 +51,30 @@ function identity(credentials: object): number {
 /**
  * One `ConnectClient` and one `ConnectParticipantClient` per region and endpoint per process (and per set of
  * timeouts and credentials, when a caller gives its own), shared by every chat: tokens travel per call, so
- * clients never need to be per chat (deployment-scale.md §4.2).
+ * clients never need to be per chat (deployment-scale.md §4.2). Cached for the life of the process: give
+ * every ChatClient of one account the same credentials object or provider, not a new one each time.
  * Retries are done by connect-bot itself (quota-aware), so the SDK makes a single attempt.
  */
 export function awsClients(options: AwsClientOptions): AwsClients {
-  // Clients are shared only between callers that asked for the same thing: the same timeouts, sockets and
-  // credentials (the same provider or object; none means the SDK's default chain), not merely the same region.
-  const key = [
-    options.region,
-    options.endpoint ?? '',
-    options.requestTimeoutMs ?? '',
-    options.connectionTimeoutMs ?? '',
-    options.maxSockets ?? '',
-    options.credentials ? identity(options.credentials) : '',
-  ].join('|');
-  const cached = cache.get(key);
-  if (cached) return cached;
   const requestHandler = {
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 50 },
     httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 50 },
   };
+  // Shared only between callers that asked for the same thing: the same endpoint, timeouts and sockets, and for
+  // the Connect API the same credentials (object or provider; none means the SDK's default chain). The
+  // Participant Service client has no credentials of its own to tell apart.
+  const transport = [
+    options.region,
+    options.endpoint ?? '',
+    requestHandler.requestTimeout,
+    requestHandler.connectionTimeout,
+    requestHandler.httpAgent.maxSockets,
+  ].join('|');
+  const key = `${transport}|${options.credentials ? identity(options.credentials) : ''}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
   const common = {
     region: options.region,
     maxAttempts: 1,
@@ -83,17 +86,19 @@ export function awsClients(options: AwsClientOptions): AwsClients {
       ...common,
       ...(options.credentials ? { credentials: options.credentials } : {}),
     }),
-    participant: new ConnectParticipantClient({ ...common, credentials: PARTICIPANT_CREDENTIALS }),
+    participant:
+      participantCache.get(transport) ??
+      new ConnectParticipantClient({ ...common, credentials: PARTICIPANT_CREDENTIALS }),
   };
+  participantCache.set(transport, clients.participant);
   cache.set(key, clients);
   return clients;
 }
 
 /** Destroys and forgets every cached client (tests and shutdown). */
 export function destroyAwsClients(): void {
-  for (const clients of cache.values()) {
-    clients.connect.destroy();
-    clients.participant.destroy();
-  }
+  for (const clients of cache.values()) clients.connect.destroy();
+  for (const participant of participantCache.values()) participant.destroy();
   cache.clear();
+  participantCache.clear();
 }

@@ -173,6 +173,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private readonly onRefreshDue = () => void this.refreshToken();
   private readonly onRotationDue = () => void this.rotate();
   private refreshFailures = 0;
+  /** Rotations started; a recovery counts one too, so that a rotation it overtook knows it is stale. */
+  private rotationCount = 0;
   private recovery: AbortController | undefined;
   private leaving = false;
   private endReason: EndReason | undefined;
@@ -396,16 +398,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         shouldRetry: ({ error }) => !this.ended && isRetryable(error),
       });
     } catch (error) {
+      if (this.ended) {
+        // close() or the end of the chat while opening: every attempt stops with an AbortError.
+        throw new ConnectBotError(
+          ErrorCode.SessionEnded,
+          `the session ended while opening (${this.endReason})`,
+          {
+            cause: error,
+          },
+        );
+      }
       const failure =
         error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.SocketFailed, String(error));
       this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
       throw failure;
-    }
-    if (this.ended) {
-      throw new ConnectBotError(
-        ErrorCode.SessionEnded,
-        `the session ended while opening (${this.endReason})`,
-      );
     }
     this.opened();
     this.log.info({ event: 'join' }, 'chat session open');
@@ -642,6 +648,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       } catch (error) {
         // 400: the service does not know the cursor item (a stale snapshot, or an item it pushed but keeps no
         // record of). Ending the session over it would be worse than the fallback.
+        if (this.buffer !== buffer) return; // overtaken by a recovery or the end meanwhile
         if (nextToken || !(error instanceof ApiRefusedError) || error.status !== 400) throw error;
         await this.recentAfterCursorTime(buffer);
         return;
@@ -656,26 +663,32 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   /**
-   * Back-fill without a usable cursor: the most recent page, of which only the items after the cursor's
-   * AbsoluteTime are delivered; without a cursor time none are (they are marked seen). CB_CURSOR_UNKNOWN.
+   * Back-fill without a usable cursor: the newest transcript page (at most 100 items), of which only the items
+   * after the cursor's AbsoluteTime are delivered; without a cursor time none are (they are marked seen).
+   * Items older than that page, and items in the cursor's own millisecond, are not back-filled: delivering one
+   * twice is the worse mistake. Reported as CB_CURSOR_UNKNOWN.
    */
   private async recentAfterCursorTime(buffer: WireItem[]): Promise<void> {
+    const unknown = this.cursor;
     const since = Date.parse(this.cursorTime ?? '');
-    this.log.warn({ event: 'cursor-unknown' }, 'GetTranscript does not know the cursor item');
-    this.reportError(
-      new ConnectBotError(
-        ErrorCode.CursorUnknown,
-        Number.isFinite(since)
-          ? `the service does not know item ${this.cursor}; back-filling the items after ${this.cursorTime}`
-          : `the service does not know item ${this.cursor}, and its time is unknown; nothing is back-filled`,
-      ),
-    );
     const page = await this.getTranscript({
       ScanDirection: 'BACKWARD',
       SortOrder: 'ASCENDING',
       MaxResults: 100,
     });
     if (this.buffer !== buffer) return;
+    this.log.warn(
+      { event: 'cursor-unknown', itemId: unknown },
+      'GetTranscript does not know the cursor item',
+    );
+    this.reportError(
+      new ConnectBotError(
+        ErrorCode.CursorUnknown,
+        Number.isFinite(since)
+          ? `the service does not know item ${unknown}; back-filled the newest items after ${this.cursorTime}`
+          : `the service does not know item ${unknown}, and its time is unknown; nothing was back-filled`,
+      ),
+    );
     for (const item of (page.Transcript ?? []) as WireItem[]) {
       if (Date.parse(item.AbsoluteTime) > since) {
         this.accept(item);
@@ -714,8 +727,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** Emits `error` and tells the client (its `sessionError` event). */
   private reportError(error: ConnectBotError): void {
-    this.emit('error', error);
-    this.ctx.sessionError(this, error);
+    this.guarded('error', () => this.emit('error', error));
+    this.guarded('sessionError', () => this.ctx.sessionError(this, error));
+  }
+
+  /**
+   * Runs the listeners of one of the session's own notifications (state, error, ended...). One that throws is
+   * logged and goes no further: it must not stop a recovery, a rotation or the end half-way.
+   */
+  private guarded(listener: string, notify: () => void): void {
+    try {
+      notify();
+    } catch (error) {
+      this.log.warn({ event: 'listener-failed', listener, err: error }, 'a listener threw');
+    }
   }
 
   // ---- Timers ---------------------------------------------------------------------------------------
@@ -786,8 +811,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.adoptConnection(connection);
       this.stats.tokenRefreshes++;
       this.log.info({ event: 'refresh' }, 'connection token refreshed');
-      this.emit('tokenRefreshed');
-      this.ctx.lifecycle(this, 'refresh');
+      this.guarded('tokenRefreshed', () => this.emit('tokenRefreshed'));
+      this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'refresh'));
     } catch (error) {
       if (this.ended || !this.setback(error, 'refresh-failed', 'token refresh failed; will retry')) return;
       // Back off while refreshes keep failing; a call that meets an expired token refreshes on its own.
@@ -829,18 +854,21 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       return;
     }
     this.setState('rotating');
+    // This rotation, and not a later one that started after a recovery overtook it, may go on.
+    const rotation = ++this.rotationCount;
+    const current = () => this.currentState === 'rotating' && this.rotationCount === rotation;
     try {
       const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
-      if (this.ended) return;
-      this.adoptConnection(connection);
+      this.adoptConnection(connection); // fresh credentials are good to have, whoever goes on
+      if (!current()) return;
       const incoming = await this.openSubscribed(this.url!);
-      if (this.ended || !this.isRotating()) {
+      if (!current()) {
         incoming.close();
         return;
       }
       this.secondary = incoming;
       await this.backfill();
-      if (this.ended || !this.isRotating()) {
+      if (!current()) {
         incoming.close();
         return;
       }
@@ -853,13 +881,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       outgoing?.close('Rotated');
       this.stats.rotations++;
       this.log.info({ event: 'rotate' }, 'socket rotated');
-      this.emit('rotated');
-      this.ctx.lifecycle(this, 'rotate');
+      this.guarded('rotated', () => this.emit('rotated'));
+      this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'rotate'));
       this.setState('open');
       this.scheduleHeartbeat();
       this.scheduleRotation();
     } catch (error) {
-      if (this.ended || !this.isRotating()) return;
+      if (!current()) return;
       if (!this.setback(error, 'rotate-failed', 'rotation failed; reconnecting')) return;
       this.secondary?.terminate();
       this.secondary = undefined;
@@ -878,11 +906,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     if (this.ended || this.currentState === 'reconnecting') return;
     this.stats.reconnects++;
     this.log.info({ event: 'reconnect', reason }, 'reconnecting');
-    this.emit('reconnecting', reason);
-    this.ctx.lifecycle(this, 'reconnect', reason);
+    this.guarded('reconnecting', () => this.emit('reconnecting', reason));
+    this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'reconnect', reason));
     this.setState('reconnecting');
     this.ctx.scheduler.cancel(this.heartbeatTask);
     this.ctx.scheduler.cancel(this.rotationTask);
+    this.rotationCount++; // a rotation under way is stale from now on
     for (const socket of [this.socket, this.secondary]) socket?.terminate();
     this.socket = this.secondary = undefined;
     this.heartbeats = 0;
@@ -942,7 +971,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       } catch (refresh) {
         if (this.isAccessDenied(refresh as ConnectBotError)) {
           // While leaving, a 403 is most likely our own leave whose answer was lost: we are out, as asked.
-          this.end(this.leaving ? 'disconnected' : 'access-denied', refresh as ConnectBotError);
+          if (this.leaving) this.end('disconnected');
+          else this.end('access-denied', refresh as ConnectBotError);
           throw new ConnectBotError(
             ErrorCode.ChatEnded,
             `${operation}: the chat has ended for this participant`,
@@ -983,16 +1013,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     return error instanceof ApiRefusedError && error.status === 403;
   }
 
-  /** A recovery may have replaced the rotation while it awaited. */
-  private isRotating(): boolean {
-    return this.currentState === 'rotating';
-  }
-
   private setState(state: SessionState): void {
     const previous = this.currentState;
     if (previous === state) return;
     this.currentState = state;
-    this.emit('state', state, previous);
+    this.guarded('state', () => this.emit('state', state, previous));
   }
 
   /** Ends the session: timers cancelled, sockets closed, no reconnect ever after. */
@@ -1011,7 +1036,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.socket = this.secondary = undefined;
     this.setState('ended');
     this.log.info({ event: 'end', reason, ...(error ? { err: error } : {}) }, 'chat session ended');
-    this.ctx.sessionEnded(this, reason);
-    this.emit('ended', reason, error);
+    this.guarded('sessionEnded', () => this.ctx.sessionEnded(this, reason));
+    this.guarded('ended', () => this.emit('ended', reason, error));
   }
 }

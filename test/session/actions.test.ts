@@ -161,6 +161,7 @@ describe('shared SDK clients', () => {
       credentials: { accessKeyId: 'other', secretAccessKey: 'other' },
     });
     expect(otherKeys).not.toBe(client.aws);
+    expect(otherKeys.participant).toBe(client.aws.participant); // it has no credentials of its own
     const slower = awsClients({
       ...{ region: emulator.region, endpoint: emulator.endpoint },
       credentials: dummyCredentials,
@@ -171,9 +172,10 @@ describe('shared SDK clients', () => {
     expect(await client.aws.participant.config.credentials()).toMatchObject({ accessKeyId: 'connect-bot' });
     expect(await client.aws.connect.config.maxAttempts()).toBe(1);
     expect(await client.aws.participant.config.maxAttempts()).toBe(1);
-    for (const clients of [elsewhere, otherKeys, slower]) {
+    for (const clients of [elsewhere, slower]) {
       clients.connect.destroy();
       clients.participant.destroy();
     }
+    otherKeys.connect.destroy();
   });
 });

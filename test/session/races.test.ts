@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ChatClient, Scheduler } from '../../src/index.js';
+import { type ChatClient, ErrorCode, Scheduler } from '../../src/index.js';
 import { joinedChat, record, setup } from '../support/harness.js';
-import { nextEvent } from '../support/wait.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
 
 /**
  * Failures that land in the middle of a back-fill: each one is placed there by a throttled GetTranscript (the
@@ -92,18 +92,39 @@ describe('ChatSession races with the back-fill', () => {
       emulator.faults.dropSockets(bot, 'abrupt');
     });
     await nextEvent(session, 'reconnecting', () => true, 5000);
+    // The recovery's own back-fill is the one throttled next: a live item on its new socket meanwhile.
+    onThrottled(client, 'GetTranscript', () => emulator.say(chat.contactId, 'during the recovery back-fill'));
     await nextEvent(session, 'state', (state) => state === 'open', 5000);
-    emulator.say(chat.contactId, 'after the recovery');
-    await recorder.waitForMessages(2);
-
-    expect(recorder.customerMessages()).toEqual(['while both sockets drop', 'after the recovery']);
-    expect(new Set(recorder.ids()).size).toBe(recorder.ids().length);
-    expect(session.state).toBe('open');
     expect(session.openSockets).toBe(1);
+    emulator.say(chat.contactId, 'after the recovery');
+    await recorder.waitForMessages(3);
+
+    expect(recorder.customerMessages()).toEqual([
+      'while both sockets drop',
+      'during the recovery back-fill',
+      'after the recovery',
+    ]);
+    expect(new Set(recorder.ids()).size).toBe(recorder.ids().length);
     expect(rotatedIn.every((state) => state === 'rotating')).toBe(true);
     expect(states.slice(0, 3)).toEqual(['rotating', 'reconnecting', 'open']);
     expect(errors).toEqual([]);
     expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('closeAll() during the join back-fill: the join fails with CB_SESSION_ENDED and leaves no socket', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    emulator.faults.failNext('GetTranscript', { status: 429 });
+    onThrottled(client, 'GetTranscript', () => client.closeAll());
+    const error = await client
+      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.SessionEnded });
+    expect(client.sessions.size).toBe(0);
+    await waitUntil(
+      () => emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }).length === 0,
+      'no socket',
+    );
   });
 
   it('close() while a recovery waits on CreateParticipantConnection: no socket and no task after the end', async () => {

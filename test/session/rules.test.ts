@@ -215,6 +215,34 @@ describe('listeners', () => {
   });
 });
 
+describe("listeners of the session's own notifications", () => {
+  it('a throwing error, state or ended listener stops neither the recovery nor the end', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    for (const event of ['error', 'state', 'reconnecting', 'ended'] as const) {
+      session.on(event, () => {
+        throw new Error(`${event} listener bug`);
+      });
+    }
+    client.on('sessionError', () => {
+      throw new Error('client listener bug');
+    });
+    session.on('message', (item) => {
+      if (item.Content === 'boom') throw new Error('message listener bug'); // becomes an error event
+    });
+    emulator.say(chat.contactId, 'boom');
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'missed while down');
+    await recorder.waitForMessages(2);
+    await waitUntil(() => session.state === 'open', 'the session open again');
+    emulator.endChat(chat.contactId, 'customer');
+    await waitUntil(() => client.sessions.size === 0, 'the session gone from the client');
+    expect(session.endedBecause).toBe('chat-ended');
+    expect(session.openSockets).toBe(0);
+  });
+});
+
 describe('a back-fill cursor the service does not know', () => {
   /** A joined bot that saw 'one', released; 'two' and 'three' come while nobody holds it. */
   async function releasedAfterOne() {

@@ -3,16 +3,6 @@ import { systemClock } from '../../src/emulator/index.js';
 import { joinedChat, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
-/** Asserts the session delivered exactly `expected` customer messages, in order, and no item twice. */
-function expectExactlyOnce(
-  recorder: ReturnType<typeof import('../support/harness.js').record>,
-  expected: string[],
-): void {
-  expect(recorder.customerMessages()).toEqual(expected);
-  const ids = recorder.ids();
-  expect(new Set(ids).size).toBe(ids.length);
-}
-
 const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
 
 describe('ChatSession recovery', () => {
@@ -34,8 +24,7 @@ describe('ChatSession recovery', () => {
       await nextEvent(session, 'state', (state) => state === 'open');
       for (const text of after) emulator.say(chat.contactId, text);
 
-      await recorder.waitForMessages(10);
-      expectExactlyOnce(recorder, [...before, ...during, ...after]);
+      await recorder.receivedExactlyOnce([...before, ...during, ...after]);
       expect(session.stats.reconnects).toBe(1);
       expect(emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' })).toHaveLength(1);
     });
@@ -58,9 +47,8 @@ describe('ChatSession recovery', () => {
     });
     emulator.faults.dropSockets(bot, 'abrupt');
     for (const text of during) emulator.say(chat.contactId, text);
-    await recorder.waitForMessages(7);
+    await recorder.receivedExactlyOnce([...during, ...live]);
     expect(liveSent).toBe(true);
-    expectExactlyOnce(recorder, [...during, ...live]);
     expect(session.stats.reconnects).toBe(1);
   });
 
@@ -73,8 +61,7 @@ describe('ChatSession recovery', () => {
     emulator.faults.dropSockets(bot, 'abrupt');
     const missed = messages('missed', 250); // GetTranscript pages hold at most 100 items
     for (const text of missed) emulator.say(chat.contactId, text);
-    await recorder.waitForMessages(250);
-    expectExactlyOnce(recorder, missed);
+    await recorder.receivedExactlyOnce(missed);
     expect(pages() - before).toBeGreaterThanOrEqual(3);
   });
 
@@ -110,8 +97,7 @@ describe('ChatSession recovery', () => {
     await nextEvent(session, 'state', (state) => state === 'open');
     expect(emulator.gateway.opened.get(session.participantId)).toBe((socketsBefore ?? 0) + 1);
     emulator.say(chat.contactId, 'on the new socket');
-    await recorder.waitForMessages(2);
-    expectExactlyOnce(recorder, ['lost on the zombie', 'on the new socket']);
+    await recorder.receivedExactlyOnce(['lost on the zombie', 'on the new socket']);
   });
 
   it('rotates make-before-break across 10 rotations with zero lost and zero duplicated items', async () => {
@@ -138,8 +124,7 @@ describe('ChatSession recovery', () => {
       await new Promise((resolve) => setTimeout(resolve, 25)); // paces the traffic; nothing waits on it
       if (performance.now() > deadline) throw new Error(`${subscribedAtSwitch.length} rotations in 20 s`);
     }
-    await recorder.waitForMessages(sent.length);
-    expectExactlyOnce(recorder, sent);
+    await recorder.receivedExactlyOnce(sent);
     expect(subscribedAtSwitch).toEqual(Array(subscribedAtSwitch.length).fill(2));
     expect(session.stats.reconnects).toBe(0);
     expect(session.stats.rotations).toBeGreaterThanOrEqual(10);
@@ -223,8 +208,7 @@ describe('ChatSession recovery', () => {
     await nextEvent(session, 'state', (state) => state === 'open');
     const failed = { participantId: session.participantId, status: 500 };
     expect(emulator.calls.count('CreateParticipantConnection', failed)).toBe(3);
-    await recorder.waitForMessages(1);
-    expectExactlyOnce(recorder, ['while reconnecting']);
+    await recorder.receivedExactlyOnce(['while reconnecting']);
   });
 });
 
@@ -285,8 +269,7 @@ describe('ChatSession end', () => {
     const { chat, session, recorder } = await joinedChat(emulator, client);
     emulator.faults.pushes({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { duplicate: 5 });
     for (const text of messages('dup', 5)) emulator.say(chat.contactId, text);
-    await recorder.waitForMessages(5);
-    expectExactlyOnce(recorder, messages('dup', 5));
+    await recorder.receivedExactlyOnce(messages('dup', 5));
     expect(session.stats.duplicatesDropped).toBe(5);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 import {
   ChatClient,
@@ -69,22 +69,24 @@ export async function joinedChat(
 export function record(session: ChatSession) {
   const items: ChatItem[] = [];
   session.on('item', (item) => items.push(item));
+  const customer = () =>
+    items.filter((i) => i.Type === 'MESSAGE' && i.ParticipantId !== session.participantId);
+  /** Contents of non-own messages, in delivery order. */
+  const customerMessages = () => customer().map((i) => i.Content);
+  const waitForMessages = (count: number, timeoutMs = 10_000) =>
+    waitUntil(() => customer().length >= count && items, `${count} customer messages`, timeoutMs);
   return {
     items,
-    /** Contents of non-own messages, in delivery order. */
-    customerMessages: () =>
-      items
-        .filter((i) => i.Type === 'MESSAGE' && i.ParticipantId !== session.participantId)
-        .map((i) => i.Content),
+    customerMessages,
     ids: () => items.map((i) => i.Id),
-    waitForMessages: (count: number, timeoutMs = 10_000) =>
-      waitUntil(
-        () =>
-          items.filter((i) => i.Type === 'MESSAGE' && i.ParticipantId !== session.participantId).length >=
-            count && items,
-        `${count} customer messages`,
-        timeoutMs,
-      ),
+    waitForMessages,
+    /** Waits for `expected.length` customer messages, then asserts exactly these, in order, and no item twice. */
+    async receivedExactlyOnce(expected: string[]): Promise<void> {
+      await waitForMessages(expected.length);
+      expect(customerMessages()).toEqual(expected);
+      const ids = items.map((i) => i.Id);
+      expect(new Set(ids).size).toBe(ids.length);
+    },
   };
 }
 

@@ -82,6 +82,29 @@ describe('Expiry values', () => {
   }
 });
 
+describe('ConnectionExpiry values', () => {
+  it('a missing Websocket.ConnectionExpiry is CB_INVALID_EXPIRY, and the socket is rotated at maxSocketAgeMs', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionExpiryMs: 60_000 } },
+      client: { timings: { maxSocketAgeMs: 600, rotationMarginMs: 1000 } },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    const errors: string[] = [];
+    session.on('error', (error) => errors.push(error.code));
+    // The first rotation's CreateParticipantConnection answers without a ConnectionExpiry.
+    emulator.faults.malformExpiries(
+      { contactId: chat.contactId, role: 'CUSTOM_BOT' },
+      { connectionExpiry: null },
+    );
+    await nextEvent(session, 'rotated', () => true, 3000);
+    const firstAt = performance.now();
+    expect(errors).toEqual([ErrorCode.InvalidExpiry]);
+    await nextEvent(session, 'rotated', () => true, 3000);
+    expect(performance.now() - firstAt).toBeGreaterThanOrEqual(500);
+    expect(session.stats).toMatchObject({ rotations: 2, reconnects: 0 });
+  });
+});
+
 describe('websocket URLs and socket age', () => {
   it('reuses a websocket URL younger than urlMaxAgeMs for a reconnect, and fetches a new one after', async () => {
     const { emulator, client } = await setup({

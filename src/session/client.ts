@@ -73,7 +73,7 @@ export interface ChatClientEvents {
  * const client = new ChatClient({ region: 'us-east-1' });
  * const session = await client.join({ instanceId, contactId, displayName: 'Helper' });
  * session.on('message', (item) => {
- *   if (!session.isOwn(item)) void session.sendMessage('Hello!');
+ *   if (!session.isOwn(item)) session.sendMessage('Hello!').catch((error) => console.error(error.code));
  * });
  */
 export class ChatClient extends EventEmitter<ChatClientEvents> {

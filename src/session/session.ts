@@ -131,8 +131,9 @@ const EVENT_CONTENT_TYPE: Record<EventKind, string> = {
  *
  * @example
  * const session = await client.join({ instanceId, contactId, displayName: 'Helper' });
- * session.on('message', async (item) => {
- *   if (!session.isOwn(item)) await session.sendMessage(`You said: ${item.Content}`);
+ * session.on('message', (item) => {
+ *   if (session.isOwn(item)) return;
+ *   session.sendMessage(`You said: ${item.Content}`).catch((error) => console.error(error.code));
  * });
  * session.on('ended', (reason) => console.log('chat over:', reason));
  */

@@ -672,11 +672,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async recentAfterCursorTime(buffer: WireItem[]): Promise<void> {
     const unknown = this.cursor;
     const since = Date.parse(this.cursorTime ?? '');
-    const page = await this.getTranscript({
-      ScanDirection: 'BACKWARD',
-      SortOrder: 'ASCENDING',
-      MaxResults: 100,
-    });
+    const items = await this.newestItems();
     if (this.buffer !== buffer) return;
     this.log.warn(
       { event: 'cursor-unknown', itemId: unknown },
@@ -690,14 +686,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           : `the service does not know item ${unknown}, and its time is unknown; nothing was back-filled`,
       ),
     );
-    for (const item of (page.Transcript ?? []) as WireItem[]) {
-      if (Date.parse(item.AbsoluteTime) > since) {
-        this.accept(item);
-      } else {
-        this.seen.add(item.Id);
-        this.moveCursor(item);
-      }
-    }
+    const newer = items.findIndex((item) => Date.parse(item.AbsoluteTime) > since);
+    this.settle(items, newer < 0 ? items.length : newer);
   }
 
   private moveCursor(item: WireItem): void {
@@ -707,23 +697,38 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
   private async positionCursor(): Promise<void> {
-    const page = await this.getTranscript({
-      ScanDirection: 'BACKWARD',
-      SortOrder: 'ASCENDING',
-      MaxResults: 100,
-    });
-    const items = (page.Transcript ?? []) as WireItem[];
+    const items = await this.newestItems();
     let joinedAt = -1;
     items.forEach((item, index) => {
       if (item.ParticipantId === this.participantId && item.ContentType === ContentType.participantJoined)
         joinedAt = index;
     });
-    const history = joinedAt >= 0 ? items.slice(0, joinedAt + 1) : items;
-    for (const item of history) {
+    this.settle(items, joinedAt >= 0 ? joinedAt + 1 : items.length);
+  }
+
+  /** The newest transcript page (at most 100 items), oldest first. */
+  private async newestItems(): Promise<WireItem[]> {
+    const page = await this.getTranscript({
+      ScanDirection: 'BACKWARD',
+      SortOrder: 'ASCENDING',
+      MaxResults: 100,
+    });
+    return (page.Transcript ?? []) as WireItem[];
+  }
+
+  /**
+   * The first `history` items are what the participant saw before, or what predates it: marked seen and the
+   * cursor moved past them, not delivered. The rest go through {@link ChatSession.accept}.
+   */
+  private settle(items: WireItem[], history: number): void {
+    items.forEach((item, index) => {
+      if (index >= history) {
+        this.accept(item);
+        return;
+      }
       this.seen.add(item.Id);
       this.moveCursor(item);
-    }
-    for (const item of items.slice(history.length)) this.accept(item);
+    });
   }
 
   /** Emits `error` and tells the client (its `sessionError` event). */

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type ChatClient, ErrorCode, Scheduler } from '../../src/index.js';
-import { joinedChat, record, setup } from '../support/harness.js';
+import { ErrorCode, Scheduler } from '../../src/index.js';
+import { joinedChat, onThrottled, record, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 /**
  * Failures that land in the middle of a back-fill: each one is placed there by a throttled GetTranscript (the
  * emulator's 429), whose retry delay is the window in which the test drops the sockets.
  */
-
-/** Runs `action` once, on the first throttled attempt of `operation` the client reports. */
-function onThrottled(client: ChatClient, operation: string, action: () => void): void {
-  const listener = (call: { operation: string; outcome: string }) => {
-    if (call.operation !== operation || call.outcome !== 'throttled') return;
-    client.off('apiCall', listener);
-    action();
-  };
-  client.on('apiCall', listener);
-}
 
 describe('ChatSession races with the back-fill', () => {
   it('a drop during the join back-fill: join resolves open with a live socket, and stays open', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/emulator/index.js';
-import { joinedChat, setup } from '../support/harness.js';
+import { joinedChat, onThrottled, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
@@ -40,8 +40,7 @@ describe('ChatSession recovery', () => {
     // subscribed and receives the live messages.
     emulator.faults.failNext('GetTranscript', { status: 429, participant: bot });
     let liveSent = false;
-    client.on('apiCall', (call) => {
-      if (call.operation !== 'GetTranscript' || call.outcome !== 'throttled') return;
+    onThrottled(client, 'GetTranscript', () => {
       for (const text of live) emulator.say(chat.contactId, text);
       liveSent = true;
     });

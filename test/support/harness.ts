@@ -65,6 +65,19 @@ export async function joinedChat(
   return { chat, session, recorder: record(session) };
 }
 
+/**
+ * Runs `action` once, on the first throttled attempt of `operation` the client reports: with a 429 from
+ * `emulator.faults.failNext`, the retry delay is a window in the middle of that call (e.g. of a back-fill).
+ */
+export function onThrottled(client: ChatClient, operation: string, action: () => void): void {
+  const listener = (call: { operation: string; outcome: string }) => {
+    if (call.operation !== operation || call.outcome !== 'throttled') return;
+    client.off('apiCall', listener);
+    action();
+  };
+  client.on('apiCall', listener);
+}
+
 /** Records every item a session delivers, in order. */
 export function record(session: ChatSession) {
   const items: ChatItem[] = [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
 
 const positiveInt = z.number().int().positive();
 const rate = z.object({ rate: z.number().positive(), burst: z.number().positive() }).strict();
@@ -93,7 +94,7 @@ export const configSchema = z
         reconnectMinDelayMs: positiveInt,
         reconnectMaxDelayMs: positiveInt,
         joinWindowMs: positiveInt,
-        dedupeWindow: positiveInt,
+        dedupeWindow: z.number().int().min(MIN_DEDUPE_WINDOW),
       })
       .partial()
       .strict()

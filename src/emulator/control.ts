@@ -72,7 +72,11 @@ const schemas = {
     })
     .strict(),
   pushes: optionalTarget.and(
-    z.object({ duplicate: z.number().int().min(0).optional(), reorder: z.number().int().min(0).optional() }),
+    z.object({
+      duplicate: z.number().int().min(0).optional(),
+      reorder: z.number().int().min(0).optional(),
+      lose: z.number().int().min(0).optional(),
+    }),
   ),
 };
 
@@ -203,7 +207,8 @@ export function controlRoutes(emulator: Emulator) {
       /^\/_emulator\/faults\/pushes$/,
       (body) => {
         const input = schemas.pushes.parse(body);
-        emulator.faults.pushes(ref(input), { duplicate: input.duplicate, reorder: input.reorder });
+        const { duplicate, reorder, lose } = input;
+        emulator.faults.pushes(ref(input), { duplicate, reorder, lose });
         return {};
       },
     ],

@@ -14,7 +14,7 @@ import {
 } from './errors.js';
 import { CallFaults, type FailRule } from './faults.js';
 import { type FlowOptions, FlowSimulator } from './flow.js';
-import { Gateway, type SocketInfo } from './gateway.js';
+import { Gateway, type PushFaultCounts, type SocketInfo } from './gateway.js';
 import { LoadGenerator } from './load.js';
 import type { ChatItem, Contact, FlowOutcome, Participant, ParticipantRole } from './model.js';
 import { QuotaEnforcer, type Rate } from './quotas.js';
@@ -132,8 +132,11 @@ export class EmulatorFaults {
     if (timings.idleSocketTimeoutMs !== undefined) this.emulator.gateway.restartSweep();
   }
 
-  /** The next `duplicate` pushes go out twice; the next `reorder` pushes swap with the push after them. */
-  pushes(ref: ParticipantRef | undefined, faults: { duplicate?: number; reorder?: number }): void {
+  /**
+   * The next `duplicate` pushes go out twice; the next `reorder` pushes swap with the push after them; the next
+   * `lose` pushes never reach the socket (the transcript keeps them), as a frame in flight when a socket dies.
+   */
+  pushes(ref: ParticipantRef | undefined, faults: PushFaultCounts): void {
     const id = ref === undefined ? undefined : this.emulator.participant(ref).participantId;
     this.emulator.gateway.setPushFaults(id, faults);
   }

@@ -38,8 +38,17 @@ interface Conn extends SocketInfo {
 interface PushFaults {
   duplicate: number;
   reorder: number;
+  /** Pushes that never reach a socket, as if lost in flight with a dying one (the transcript keeps them). */
+  lose: number;
   /** Frames held back for a swap, per participant: a participant-less rule holds for several at once. */
   held: Map<string, { frame: string; timer: TimerHandle }>;
+}
+
+/** The counts of {@link Gateway.setPushFaults}; a count left out keeps its current value. */
+export interface PushFaultCounts {
+  duplicate?: number;
+  reorder?: number;
+  lose?: number;
 }
 
 const ALL = '*';
@@ -187,6 +196,10 @@ export class Gateway implements PushTarget {
   push(participant: Participant, frame: string): void {
     const faults = this.pushFaults.get(participant.participantId) ?? this.pushFaults.get(ALL);
     const held = faults?.held.get(participant.participantId);
+    if (faults && faults.lose > 0) {
+      faults.lose--;
+      return;
+    }
     if (faults && faults.reorder > 0 && !held) {
       faults.reorder--;
       // Hold this frame until the participant's next push has gone out; flush it anyway if nothing follows.
@@ -246,11 +259,15 @@ export class Gateway implements PushTarget {
     return set?.size ?? 0;
   }
 
-  /** The next `duplicate` pushes are sent twice; the next `reorder` pushes swap places with the push after them. */
-  setPushFaults(participantId: string | undefined, faults: { duplicate?: number; reorder?: number }): void {
+  /**
+   * The next `duplicate` pushes are sent twice; the next `reorder` pushes swap places with the push after them;
+   * the next `lose` pushes are not sent at all.
+   */
+  setPushFaults(participantId: string | undefined, faults: PushFaultCounts): void {
     const key = participantId ?? ALL;
-    const current = this.pushFaults.get(key) ?? { duplicate: 0, reorder: 0, held: new Map() };
+    const current = this.pushFaults.get(key) ?? { duplicate: 0, reorder: 0, lose: 0, held: new Map() };
     current.duplicate = faults.duplicate ?? current.duplicate;
+    current.lose = faults.lose ?? current.lose;
     current.reorder = faults.reorder ?? current.reorder;
     this.pushFaults.set(key, current);
   }

@@ -16,6 +16,7 @@ import { type AwsClientOptions, type AwsClients, awsClients } from '../connect/c
 import { ApiRefusedError, ConnectBotError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/log-types.js';
 import { type Scheduler, sharedScheduler } from '../transport/scheduler.js';
+import { MIN_DEDUPE_WINDOW } from './recent-ids.js';
 import {
   ChatSession,
   type EndReason,
@@ -34,7 +35,7 @@ export interface ChatClientOptions extends AwsClientOptions {
   rateLimiter?: RateLimiter;
   /** A pino (or compatible) logger. Default: silent. */
   logger?: Logger;
-  /** Item Ids remembered per chat for de-duplication. Default 256. */
+  /** Item Ids remembered per chat for de-duplication. Default 256; at least 16 (MIN_DEDUPE_WINDOW). */
   dedupeWindow?: number;
   /** Timer source for every session. Default: one shared per process. */
   scheduler?: Scheduler;
@@ -83,6 +84,13 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
 
   constructor(options: ChatClientOptions) {
     super();
+    const dedupeWindow = options.dedupeWindow ?? 256;
+    if (!Number.isInteger(dedupeWindow) || dedupeWindow < MIN_DEDUPE_WINDOW) {
+      throw new ConnectBotError(
+        ErrorCode.InvalidArgument,
+        `dedupeWindow must be an integer of at least ${MIN_DEDUPE_WINDOW}: ${dedupeWindow}`,
+      );
+    }
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     const caller = new ApiCaller(retry, options.rateLimiter, (call) => this.emit('apiCall', call));
     this.ctx = {
@@ -90,7 +98,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       caller,
       scheduler: options.scheduler ?? sharedScheduler,
       timings: { ...DEFAULT_SESSION_TIMINGS, ...options.timings },
-      dedupeWindow: options.dedupeWindow ?? 256,
+      dedupeWindow,
       logger: options.logger ?? silentLogger,
       sessionError: (session, error) => this.emit('sessionError', session, error),
       lifecycle: (session, event, reason) => this.emit('lifecycle', session, event, reason),

@@ -1,3 +1,9 @@
+/**
+ * The smallest de-duplication window allowed: a back-fill re-reads up to half of it before its cursor
+ * (REORDER_ALLOWANCE in session.ts), and those items must still be remembered.
+ */
+export const MIN_DEDUPE_WINDOW = 16;
+
 /** Up to this many string Ids are looked up by a scan of the ring; beyond it a Set indexes them. */
 const SCAN_LIMIT = 16;
 

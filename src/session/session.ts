@@ -25,8 +25,14 @@ import {
   MESSAGE_CONTENT_TYPES,
   type MessageContentType,
 } from './items.js';
-import { RecentIds } from './recent-ids.js';
+import { MIN_DEDUPE_WINDOW, RecentIds } from './recent-ids.js';
 import type { SessionTimings } from './timings.js';
+
+/**
+ * A back-fill re-reads this many transcript items before the cursor, so that an item the socket delivered out
+ * of order and then lost with the socket is still found (see ChatSession.backfillStart).
+ */
+export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
 
 /**
  * `joining → connecting → open ⇄ rotating / reconnecting → ended`. Every failure goes through one recovery
@@ -158,6 +164,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private readonly seen: RecentIds;
   private cursor: string | undefined;
   private cursorTime: string | undefined;
+  /**
+   * The last {@link REORDER_ALLOWANCE} transcript Ids accepted (a ring; `recentNext` is the oldest once full).
+   * A back-fill starts from the oldest of them, not from the cursor: see {@link ChatSession.backfillStart}.
+   */
+  private recent: string[] | undefined;
+  private recentNext = 0;
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
   /**
@@ -225,7 +237,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     return (this.socket?.isOpen ? 1 : 0) + (this.secondary?.isOpen ? 1 : 0);
   }
 
-  /** The Id of the last transcript item seen: where back-fill resumes. */
+  /** The Id of the last transcript item seen; a back-fill re-reads from a few items before it (backfillStart). */
   get lastSeenId(): string | undefined {
     return this.cursor;
   }
@@ -624,7 +636,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const buffer: WireItem[] = [];
     this.buffer = buffer;
     try {
-      if (this.cursor) await this.forwardFrom(this.cursor, buffer);
+      const start = this.backfillStart();
+      if (start) await this.forwardFrom(start, buffer);
       else await this.positionCursor();
       if (this.buffer !== buffer) return;
       this.buffer = undefined;
@@ -634,7 +647,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
   }
 
-  private async forwardFrom(cursor: string, buffer: WireItem[]): Promise<void> {
+  private async forwardFrom(start: string, buffer: WireItem[]): Promise<void> {
+    // Up to the cursor, the pages repeat items already seen (see backfillStart): skipped without counting them
+    // as duplicates. An unseen one among them is an item the socket delivered out of order, then lost.
+    const cursor = this.cursor;
+    let overlap = start !== cursor;
     let nextToken: string | undefined;
     do {
       let page: GetTranscriptResponse;
@@ -642,12 +659,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         page = await this.getTranscript({
           ScanDirection: 'FORWARD',
           SortOrder: 'ASCENDING',
-          StartPosition: { Id: cursor },
+          StartPosition: { Id: start },
           MaxResults: 100,
           ...(nextToken ? { NextToken: nextToken } : {}),
         });
       } catch (error) {
-        // 400: the service does not know the cursor item (a stale snapshot, or an item it pushed but keeps no
+        // 400: the service does not know the start item (a stale snapshot, or an item it pushed but keeps no
         // record of). Ending the session over it would be worse than the fallback.
         if (this.buffer !== buffer) return; // overtaken by a recovery or the end meanwhile
         if (nextToken || !(error instanceof ApiRefusedError) || error.status !== 400) throw error;
@@ -655,9 +672,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         return;
       }
       if (this.buffer !== buffer) return; // overtaken by a recovery or the end
-      for (const item of page.Transcript ?? []) {
+      for (const item of (page.Transcript ?? []) as WireItem[]) {
         // StartPosition's own item may come back; it was delivered before, even if it left the dedupe window.
-        if (item.Id !== cursor) this.accept(item as WireItem);
+        if (item.Id === start) continue;
+        if (overlap) {
+          if (item.Id === cursor) overlap = false;
+          if (this.seen.has(item.Id)) continue;
+        }
+        this.accept(item);
       }
       nextToken = page.NextToken;
     } while (nextToken);
@@ -693,6 +715,22 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private moveCursor(item: WireItem): void {
     this.cursor = item.Id;
     this.cursorTime = item.AbsoluteTime;
+    this.recent ??= [];
+    this.recent[this.recentNext] = item.Id;
+    this.recentNext = (this.recentNext + 1) % REORDER_ALLOWANCE;
+  }
+
+  /**
+   * Where a back-fill starts: the transcript item accepted {@link REORDER_ALLOWANCE} − 1 items before the
+   * cursor (or the oldest accepted so far), not the cursor itself. The socket may deliver items out of
+   * transcript order (protocol.md §6, pitfall 4): had it delivered A, then C, and dropped before B, a back-fill
+   * from C would never return B. Starting a few items earlier returns B; the items in between were seen and
+   * are skipped. Without items of its own yet (a resume), the cursor.
+   */
+  private backfillStart(): string | undefined {
+    const recent = this.recent;
+    if (!recent) return this.cursor;
+    return recent.length < REORDER_ALLOWANCE ? recent[0] : recent[this.recentNext];
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */

@@ -67,7 +67,11 @@ describe('loadConfig', () => {
     const error = await loadConfig({
       dir: join(dir, 'config'),
       env: { CONNECT_BOT_METRICS_PORT: '99999' },
-      overrides: { aws: { endpoint: 'not a url' }, join: { secret: 'short' } },
+      overrides: {
+        aws: { endpoint: 'not a url' },
+        join: { secret: 'short' },
+        session: { dedupeWindow: 8 },
+      },
     }).then(
       () => ({ code: 'none', message: '' }),
       (e: unknown) => e as { code: string; message: string },
@@ -77,5 +81,6 @@ describe('loadConfig', () => {
     expect(error.message).toContain('metrics.port');
     expect(error.message).toContain('aws.endpoint');
     expect(error.message).toContain('join.secret: must be at least 16 characters');
+    expect(error.message).toContain('session.dedupeWindow');
   });
 });

@@ -321,6 +321,20 @@ describe('pushes', () => {
     expect(botSocket.items().map((item) => item.Id)).toEqual([a.Id, b.Id, c.Id]);
   });
 
+  it('lose: a push never reaches the socket, and the transcript still has it', async () => {
+    const customer = await chat.customer();
+    const bot = await chat.bot(customer.contactId);
+    const socket = await open(customer.url);
+    emulator.faults.pushes(customer.participantId, { lose: 1 });
+    const a = await chat.send(bot.token, 'A');
+    const b = await chat.send(bot.token, 'B');
+    await socket.nextItem((item) => item.Id === b.Id);
+    expect(socket.items().map((item) => item.Content)).toEqual(['B']);
+    expect(emulator.transcript(customer.contactId).map((item) => item.Id)).toEqual(
+      expect.arrayContaining([a.Id, b.Id]),
+    );
+  });
+
   it('reorder for everyone keeps each item on its own participant', async () => {
     const customer = await chat.customer();
     const bot = await chat.bot(customer.contactId);
@@ -426,6 +440,11 @@ describe('the HTTP control API', () => {
       () => socket.items().filter((item) => item.Id === doubled.Id).length === 2,
       'the duplicate push',
     );
+    await control('faults/pushes', { ...target, lose: 1 });
+    const lost = await chat.send(bot.token, 'lost');
+    const after = await chat.send(bot.token, 'after');
+    await socket.nextItem((item) => item.Id === after.Id);
+    expect(socket.items().some((item) => item.Id === lost.Id)).toBe(false);
 
     await control('faults/stop-heartbeats', { contactId: customer.contactId, role: 'CUSTOMER' });
     const from = socket.frames.length;

@@ -36,6 +36,15 @@ describe('ChatSession actions', () => {
     expect(emulator.calls.count()).toBe(calls);
   });
 
+  it('refuses a de-duplication window smaller than what a back-fill re-reads', () => {
+    for (const dedupeWindow of [0, 15, 16.5]) {
+      expect(() => new ChatClient({ region: 'us-east-1', dedupeWindow })).toThrow(
+        expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+      );
+    }
+    expect(new ChatClient({ region: 'us-east-1', dedupeWindow: 16 })).toBeInstanceOf(ChatClient);
+  });
+
   it('a caller-supplied ClientToken makes a repeated sendMessage the same message', async () => {
     const { emulator, client } = await setup();
     const { chat, session } = await joinedChat(emulator, client);

@@ -30,6 +30,28 @@ describe('ChatSession recovery', () => {
     });
   }
 
+  it('back-fills an item the socket lost before a later one arrived (out-of-order delivery, then a drop)', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    // More items than the back-fill re-reads, so that it starts from an item well before the cursor.
+    const before = messages('before', 10);
+    for (const text of before) emulator.say(chat.contactId, text);
+    await recorder.waitForMessages(before.length);
+    // "lost" is stored but never pushed, as a frame in flight when the socket died; "later" arrives, so the
+    // cursor (the last item seen) is past "lost". A back-fill from the cursor alone would never return it.
+    emulator.faults.pushes(bot, { lose: 1 });
+    emulator.say(chat.contactId, 'lost');
+    emulator.say(chat.contactId, 'later');
+    await recorder.waitForMessages(before.length + 1);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'during');
+    await recorder.receivedExactlyOnce([...before, 'later', 'lost', 'during']);
+    // The items re-read before the cursor are skipped quietly: they are not duplicates the service sent.
+    expect(session.stats.duplicatesDropped).toBe(0);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
   it('delivers what arrives live during a back-fill after the missed items, in order', async () => {
     const { emulator, client } = await setup();
     const { chat, session, recorder } = await joinedChat(emulator, client);

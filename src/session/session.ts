@@ -189,6 +189,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** Rotations started; a recovery counts one too, so that a rotation it overtook knows it is stale. */
   private rotationCount = 0;
   private recovery: AbortController | undefined;
+  /** Aborts the session's own API calls at the end; see {@link ChatSession.internalCall}. */
+  private internal: AbortController | undefined;
+  private internalCalls = 0;
   private leaving = false;
   private endReason: EndReason | undefined;
 
@@ -327,10 +330,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** GetTranscript with this participant's ConnectionToken (one page; follow `NextToken` yourself). */
   getTranscript(input: Omit<GetTranscriptRequest, 'ConnectionToken'> = {}): Promise<GetTranscriptResponse> {
-    return this.withToken('GetTranscript', (token, signal) =>
-      this.ctx.aws.participant.send(new GetTranscriptCommand({ ...input, ConnectionToken: token }), {
-        abortSignal: signal,
-      }),
+    return this.transcriptPage(input);
+  }
+
+  private transcriptPage(
+    input: Omit<GetTranscriptRequest, 'ConnectionToken'>,
+    signal?: AbortSignal,
+  ): Promise<GetTranscriptResponse> {
+    return this.withToken(
+      'GetTranscript',
+      (token, attempt) =>
+        this.ctx.aws.participant.send(new GetTranscriptCommand({ ...input, ConnectionToken: token }), {
+          abortSignal: attempt,
+        }),
+      signal,
     );
   }
 
@@ -496,12 +509,36 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private createConnection(
     types: Array<'WEBSOCKET' | 'CONNECTION_CREDENTIALS'>,
   ): Promise<CreateParticipantConnectionResponse> {
-    return this.ctx.caller.call('CreateParticipantConnection', this.instanceId, (signal) =>
-      this.ctx.aws.participant.send(
-        new CreateParticipantConnectionCommand({ ParticipantToken: this.participantToken, Type: types }),
-        { abortSignal: signal },
+    return this.internalCall((signal) =>
+      this.ctx.caller.call(
+        'CreateParticipantConnection',
+        this.instanceId,
+        (attempt) =>
+          this.ctx.aws.participant.send(
+            new CreateParticipantConnectionCommand({ ParticipantToken: this.participantToken, Type: types }),
+            { abortSignal: attempt },
+          ),
+        { signal },
       ),
     );
+  }
+
+  /**
+   * Runs one of the session's own API calls (a token refresh, a rotation's or a recovery's connection, a
+   * back-fill page). The end aborts them, retries and quota waits included: their answers would be ignored, and
+   * retrying them after the end is load on the service for nothing. The controller exists only while such a
+   * call is in flight.
+   */
+  private async internalCall<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.internal ??= new AbortController();
+    const { signal } = this.internal;
+    signal.throwIfAborted();
+    this.internalCalls++;
+    try {
+      return await run(signal);
+    } finally {
+      if (--this.internalCalls === 0 && !signal.aborted) this.internal = undefined;
+    }
   }
 
   /** Takes the URL and ConnectionToken of a CreateParticipantConnection and schedules the token refresh. */
@@ -656,13 +693,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     do {
       let page: GetTranscriptResponse;
       try {
-        page = await this.getTranscript({
+        const input: Omit<GetTranscriptRequest, 'ConnectionToken'> = {
           ScanDirection: 'FORWARD',
           SortOrder: 'ASCENDING',
           StartPosition: { Id: start },
           MaxResults: 100,
           ...(nextToken ? { NextToken: nextToken } : {}),
-        });
+        };
+        page = await this.internalCall((signal) => this.transcriptPage(input, signal));
       } catch (error) {
         // 400: the service does not know the start item (a stale snapshot, or an item it pushed but keeps no
         // record of). Ending the session over it would be worse than the fallback.
@@ -746,11 +784,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** The newest transcript page (at most 100 items), oldest first. */
   private async newestItems(): Promise<WireItem[]> {
-    const page = await this.getTranscript({
-      ScanDirection: 'BACKWARD',
-      SortOrder: 'ASCENDING',
-      MaxResults: 100,
-    });
+    const input = { ScanDirection: 'BACKWARD', SortOrder: 'ASCENDING', MaxResults: 100 } as const;
+    const page = await this.internalCall((signal) => this.transcriptPage(input, signal));
     return (page.Transcript ?? []) as WireItem[];
   }
 
@@ -1002,10 +1037,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async withToken<T>(
     operation: string,
     send: (token: string, signal?: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
   ): Promise<T> {
     this.assertActive(operation);
     const run = () =>
-      this.ctx.caller.call(operation, this.instanceId, (signal) => send(this.connectionToken, signal));
+      this.ctx.caller.call(operation, this.instanceId, (attempt) => send(this.connectionToken, attempt), {
+        ...(signal ? { signal } : {}),
+      });
     try {
       return await run();
     } catch (error) {
@@ -1075,6 +1113,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.heartbeatTask = this.refreshTask = this.rotationTask = undefined;
     this.recovery?.abort();
     this.recovery = undefined;
+    this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.buffer = undefined;
     for (const socket of [this.socket, this.secondary]) socket?.close('Session ended');
     this.socket = this.secondary = undefined;

@@ -188,6 +188,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private refreshFailures = 0;
   /** Rotations started; a recovery counts one too, so that a rotation it overtook knows it is stale. */
   private rotationCount = 0;
+  /** Rotations failed in a row while the old socket stayed open; sets the backoff of the next try. */
+  private rotationFailures = 0;
   private recovery: AbortController | undefined;
   /** Aborts the session's own API calls at the end; see {@link ChatSession.internalCall}. */
   private internal: AbortController | undefined;
@@ -557,6 +559,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   private opened(): void {
+    this.rotationFailures = 0;
     this.setState('open');
     this.scheduleHeartbeat();
     this.scheduleRotation();
@@ -925,7 +928,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /**
    * Make-before-break: a new socket is opened and subscribed while the old one still delivers (duplicates are
-   * dropped by Id), then the old one is closed and a back-fill covers the switch.
+   * dropped by Id), then the old one is closed and a back-fill covers the switch. If the new socket fails, the
+   * old one is kept while it is open and the rotation is tried again with backoff; only a closed old socket
+   * means a recovery (`rotation-failed`).
    */
   private async rotate(): Promise<void> {
     if (this.currentState !== 'open') {
@@ -959,6 +964,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.secondary = undefined;
       outgoing?.close('Rotated');
       this.stats.rotations++;
+      this.rotationFailures = 0;
       this.log.info({ event: 'rotate' }, 'socket rotated');
       this.guarded('rotated', () => this.emit('rotated'));
       this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'rotate'));
@@ -967,11 +973,24 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.scheduleRotation();
     } catch (error) {
       if (!current()) return;
-      if (!this.setback(error, 'rotate-failed', 'rotation failed; reconnecting')) return;
+      if (!this.setback(error, 'rotate-failed', 'rotation failed')) return;
       this.secondary?.terminate();
       this.secondary = undefined;
       this.url = undefined; // it may be what failed
-      this.recover('rotation-failed');
+      if (!this.socket?.isOpen) {
+        this.recover('rotation-failed');
+        return;
+      }
+      // The old socket still delivers (and is still watched for zombies): keep it and try the rotation again
+      // with backoff. Should it close first, at its ConnectionExpiry or before, the usual recovery takes over.
+      this.setState('open');
+      const { reconnectMinDelayMs, reconnectMaxDelayMs } = this.ctx.timings;
+      const backoff = Math.min(reconnectMaxDelayMs, reconnectMinDelayMs * 2 ** this.rotationFailures++);
+      this.rotationTask = this.ctx.scheduler.scheduleOrMove(
+        this.rotationTask,
+        backoff * (1 + Math.random()),
+        this.onRotationDue,
+      );
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/emulator/index.js';
+import { ErrorCode } from '../../src/index.js';
 import { joinedChat, onThrottled, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
@@ -153,6 +154,42 @@ describe('ChatSession recovery', () => {
       () => emulator.sockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }).length === 1,
       'old sockets closed',
     );
+  });
+
+  it('keeps the old socket when a rotation fails, and rotates on the next try: no reconnect, nothing lost', async () => {
+    const { emulator, client } = await setup({
+      // The first rotation is due 1.5 s after the socket opened; the old socket stays valid for 5 s.
+      emulator: { timings: { connectionExpiryMs: 5000 } },
+      client: { timings: { rotationMarginMs: 3500 } },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const opened = emulator.gateway.opened.get(session.participantId)!;
+    const states: string[] = [];
+    session.on('state', (state) => states.push(state));
+    const errors: string[] = [];
+    session.on('error', (error) => errors.push(error.code));
+    // The rotation's new socket never gets its subscribe acknowledged (the first frame and 3 resends).
+    emulator.faults.subscribeAcks(bot, { drop: 4 });
+    const rotated = nextEvent(session, 'rotated', () => true, 8000);
+    const sent: string[] = [];
+    let done = false;
+    void rotated.finally(() => {
+      done = true;
+    });
+    // Customer traffic throughout: the old socket delivers while the rotation fails and is tried again.
+    while (!done && sent.length < 400) {
+      const text = `message ${sent.length + 1}`;
+      emulator.say(chat.contactId, text);
+      sent.push(text);
+      await new Promise((resolve) => setTimeout(resolve, 25)); // paces the traffic; nothing waits on it
+    }
+    await rotated;
+    await recorder.receivedExactlyOnce(sent);
+    expect(errors).toEqual([ErrorCode.SubscribeFailed]);
+    expect(states).toEqual(['rotating', 'open', 'rotating', 'open']);
+    expect(session.stats).toMatchObject({ rotations: 1, reconnects: 0 });
+    expect(emulator.gateway.opened.get(session.participantId)).toBe(opened + 2);
   });
 
   it('refreshes the ConnectionToken before its Expiry, on schedule, without a tight loop', async () => {

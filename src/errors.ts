@@ -24,6 +24,8 @@ export const ErrorCode = {
   InvalidExpiry: 'CB_INVALID_EXPIRY',
   /** GetTranscript did not know the back-fill's starting item; the session back-filled from the newest page. */
   CursorUnknown: 'CB_CURSOR_UNKNOWN',
+  /** GetTranscript returned a NextToken it had returned before in the same back-fill; the back-fill stopped there. */
+  TranscriptLoop: 'CB_TRANSCRIPT_LOOP',
   /** A bot handler did not finish within the handler timeout. */
   HandlerTimeout: 'CB_HANDLER_TIMEOUT',
   /** A bot handler threw or rejected. */

@@ -275,10 +275,12 @@ export function apiRoutes(state: ChatState): Route[] {
           startPosition,
           resume,
         });
+        // A fault (repeatNextTokens): the page goes out with the token it was asked with.
+        const next = nextToken && state.takeNextTokenRepeat(participant!) ? nextToken : undefined;
         return {
           InitialContactId: page.initialContactId,
           Transcript: page.items,
-          ...(page.next ? { NextToken: encodeCursor(page.next) } : {}),
+          ...(next ? { NextToken: next } : page.next ? { NextToken: encodeCursor(page.next) } : {}),
         };
       },
     },

@@ -44,6 +44,7 @@ const schemas = {
       count: z.number().int().min(0).max(10_000).optional(),
     }),
   ),
+  nextTokens: target.and(z.object({ count: z.number().int().min(0).max(10_000).optional() })),
   quotas: z.object({
     enabled: z.boolean(),
     overrides: z
@@ -199,6 +200,15 @@ export function controlRoutes(emulator: Emulator) {
           ...(connectionExpiry !== undefined ? { connectionExpiry } : {}),
           ...(count !== undefined ? { count } : {}),
         });
+        return {};
+      },
+    ],
+    [
+      'POST',
+      /^\/_emulator\/faults\/next-tokens$/,
+      (body) => {
+        const { count, ...rest } = schemas.nextTokens.parse(body);
+        emulator.faults.repeatNextTokens(ref(rest)!, count !== undefined ? { count } : {});
         return {};
       },
     ],

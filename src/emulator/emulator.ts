@@ -164,6 +164,14 @@ export class EmulatorFaults {
     });
   }
 
+  /**
+   * The participant's next `count` (1) GetTranscript calls that carry a NextToken get the same page and the same
+   * NextToken back: a client that follows NextToken without a guard pages forever.
+   */
+  repeatNextTokens(ref: ParticipantRef, options: { count?: number } = {}): void {
+    this.emulator.state.repeatNextTokens(this.emulator.participant(ref), options.count ?? 1);
+  }
+
   /** Expires every ConnectionToken the participant holds: its next ACPS call gets 403. */
   expireConnectionTokens(ref: ParticipantRef): void {
     this.emulator.state.expireConnectionTokens(this.emulator.participant(ref));

@@ -114,6 +114,8 @@ export class ChatState extends EventEmitter<StateEvents> {
   target: PushTarget | undefined;
   /** Expiry values to hand out instead of the real ones, per participant (a fault knob). */
   private readonly expiryFaults = new Map<string, ExpiryFault>();
+  /** Participant id → GetTranscript answers left that repeat the request's NextToken (see repeatNextTokens). */
+  private readonly nextTokenRepeats = new Map<string, number>();
 
   constructor(
     readonly info: InstanceInfo,
@@ -553,6 +555,24 @@ export class ChatState extends EventEmitter<StateEvents> {
    * The participant's next `count` CreateParticipantConnection responses carry these Expiry values instead of
    * the real ones (`null` leaves the field out). The tokens themselves stay valid for their real lifetime.
    */
+  /**
+   * The participant's next `count` GetTranscript calls that carry a NextToken are answered with the same page
+   * and the same NextToken again: a client that follows NextToken blindly pages forever.
+   */
+  repeatNextTokens(participant: Participant, count: number): void {
+    if (count > 0) this.nextTokenRepeats.set(participant.participantId, count);
+    else this.nextTokenRepeats.delete(participant.participantId);
+  }
+
+  /** Whether this GetTranscript answer repeats the request's NextToken (and counts it). */
+  takeNextTokenRepeat(participant: Participant): boolean {
+    const left = this.nextTokenRepeats.get(participant.participantId);
+    if (!left) return false;
+    if (left <= 1) this.nextTokenRepeats.delete(participant.participantId);
+    else this.nextTokenRepeats.set(participant.participantId, left - 1);
+    return true;
+  }
+
   malformExpiries(participant: Participant, fault: ExpiryFault): void {
     if (fault.count > 0) this.expiryFaults.set(participant.participantId, { ...fault });
     else this.expiryFaults.delete(participant.participantId);

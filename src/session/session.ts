@@ -693,6 +693,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const cursor = this.cursor;
     let overlap = start !== cursor;
     let nextToken: string | undefined;
+    let tokens: Set<string> | undefined; // NextTokens seen: one that comes back would page forever
     do {
       let page: GetTranscriptResponse;
       try {
@@ -723,6 +724,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         this.accept(item);
       }
       nextToken = page.NextToken;
+      if (nextToken) {
+        tokens ??= new Set();
+        if (tokens.has(nextToken)) {
+          this.log.warn({ event: 'transcript-loop', pages: tokens.size }, 'GetTranscript repeated a NextToken');
+          this.reportError(
+            new ConnectBotError(
+              ErrorCode.TranscriptLoop,
+              `GetTranscript returned a NextToken again after ${tokens.size} pages; the back-fill stopped there`,
+            ),
+          );
+          return;
+        }
+        tokens.add(nextToken);
+      }
     } while (nextToken);
   }
 

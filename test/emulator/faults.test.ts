@@ -354,6 +354,35 @@ describe('pushes', () => {
   });
 });
 
+describe('repeatNextTokens', () => {
+  it('answers a NextToken with the same page and the same NextToken, count times', async () => {
+    const customer = await chat.customer();
+    for (let i = 0; i < 5; i++) await chat.send(customer.token, `m${i}`);
+    const page = (NextToken?: string) =>
+      chat.sdk.participant.send(
+        new GetTranscriptCommand({
+          ConnectionToken: customer.token,
+          ScanDirection: 'BACKWARD',
+          SortOrder: 'ASCENDING',
+          MaxResults: 2,
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+    const first = await page();
+    expect(first.NextToken).toBeTruthy();
+    const second = await page(first.NextToken);
+    emulator.faults.repeatNextTokens(customer.participantId, { count: 2 });
+    // The first page is asked without a token: not affected.
+    expect((await page()).NextToken).toBe(first.NextToken);
+    for (let i = 0; i < 2; i++) {
+      const repeated = await page(first.NextToken);
+      expect(repeated.NextToken).toBe(first.NextToken);
+      expect(repeated.Transcript?.map((item) => item.Id)).toEqual(second.Transcript?.map((item) => item.Id));
+    }
+    expect((await page(first.NextToken)).NextToken).toBe(second.NextToken);
+  });
+});
+
 describe('failNext afterCommit', () => {
   it('lets the call take effect and fails only its answer', async () => {
     const customer = await chat.customer();
@@ -483,6 +512,19 @@ describe('the HTTP control API', () => {
     await control('faults/expiries', { ...target, expiry: 'garbage' });
     const odd = await chat.connectParticipant(customer.participantToken);
     expect(odd.response.ConnectionCredentials?.Expiry).toBe('garbage');
+
+    await control('faults/next-tokens', { ...target, count: 1 });
+    for (let i = 0; i < 3; i++) await chat.send(odd.token, `page ${i}`);
+    const transcriptPage = (NextToken?: string) =>
+      chat.sdk.participant.send(
+        new GetTranscriptCommand({
+          ConnectionToken: odd.token,
+          MaxResults: 1,
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+    const firstPage = await transcriptPage();
+    expect((await transcriptPage(firstPage.NextToken)).NextToken).toBe(firstPage.NextToken);
 
     await control('faults/subscribe-acks', { ...target, drop: 1 });
     await control('faults/fail-next', {

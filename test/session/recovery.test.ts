@@ -87,6 +87,32 @@ describe('ChatSession recovery', () => {
     expect(pages() - before).toBeGreaterThanOrEqual(3);
   });
 
+  it('stops a back-fill whose NextToken comes back (CB_TRANSCRIPT_LOOP) instead of paging forever', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const pages = () => emulator.calls.count('GetTranscript', { participantId: session.participantId });
+    const before = pages();
+    // Every page asked for with a NextToken comes back with that same NextToken.
+    emulator.faults.repeatNextTokens(bot, { count: 1000 });
+    const looped = nextEvent(session, 'error', (error) => error.code === ErrorCode.TranscriptLoop, 10_000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    const missed = messages('missed', 250);
+    for (const text of missed) emulator.say(chat.contactId, text);
+    await looped;
+    await nextEvent(session, 'state', (state) => state === 'open');
+    // The first page, then the second (whose NextToken is the one just sent): two calls, and no third.
+    expect(pages() - before).toBe(2);
+    emulator.say(chat.contactId, 'live');
+    await waitUntil(() => recorder.customerMessages().includes('live'), 'the live message');
+    const delivered = recorder.customerMessages();
+    expect(delivered.slice(0, -1)).toEqual(missed.slice(0, delivered.length - 1));
+    // Two pages of at most 100 items, the first of which starts a few items before the cursor.
+    expect(delivered.length - 1).toBeGreaterThan(100);
+    expect(delivered.length - 1).toBeLessThanOrEqual(200);
+    expect(new Set(recorder.ids()).size).toBe(recorder.ids().length);
+  });
+
   it('detects a zombie socket (heartbeats unanswered) within two intervals and replaces it', async () => {
     const { emulator, client } = await setup({ client: { timings: { heartbeatIntervalMs: 400 } } });
     const { chat, session, recorder } = await joinedChat(emulator, client);

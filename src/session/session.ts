@@ -727,7 +727,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       if (nextToken) {
         tokens ??= new Set();
         if (tokens.has(nextToken)) {
-          this.log.warn({ event: 'transcript-loop', pages: tokens.size }, 'GetTranscript repeated a NextToken');
+          this.log.warn(
+            { event: 'transcript-loop', pages: tokens.size },
+            'GetTranscript repeated a NextToken',
+          );
           this.reportError(
             new ConnectBotError(
               ErrorCode.TranscriptLoop,

@@ -410,8 +410,10 @@ export class Emulator {
     const headers = { ...cors, 'x-amzn-RequestId': requestId };
     const matched = this.match(req.method ?? 'GET', url.pathname);
     let participantId: string | undefined;
+    let clientToken: string | undefined;
     try {
       const text = await readBody(req);
+      clientToken = clientTokenIn(text);
       if (!matched) throw unknownOperation();
       const { route, params } = matched;
       const bearer = headerValue(req, 'x-amz-bearer');
@@ -434,20 +436,31 @@ export class Emulator {
       request.body = parseJsonObject(text);
       const result = route.handle(request);
       if (injected) throw injected.error;
-      this.record(matched.route.operation, 200, participantId);
+      this.record(matched.route.operation, 200, participantId, clientToken);
       sendJson(res, 200, result, headers);
     } catch (error) {
       const apiError =
         error instanceof ApiError ? error : internalError(matched?.route.service ?? 'participant');
       if (!(error instanceof ApiError))
         this.log(`internal error on ${url.pathname}: ${(error as Error).stack}`);
-      this.record(matched?.route.operation ?? 'Unknown', apiError.status, participantId);
+      this.record(matched?.route.operation ?? 'Unknown', apiError.status, participantId, clientToken);
       sendJson(res, apiError.status, apiError.body(), { ...headers, 'x-amzn-ErrorType': apiError.type });
     }
   }
 
-  private record(operation: string, status: number, participantId: string | undefined): void {
-    this.calls.record({ operation, status, at: Date.now(), ...(participantId ? { participantId } : {}) });
+  private record(
+    operation: string,
+    status: number,
+    participantId: string | undefined,
+    clientToken: string | undefined,
+  ): void {
+    this.calls.record({
+      operation,
+      status,
+      at: Date.now(),
+      ...(participantId ? { participantId } : {}),
+      ...(clientToken ? { clientToken } : {}),
+    });
   }
 
   private match(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
@@ -493,4 +506,15 @@ function corsHeaders(req: IncomingMessage): Record<string, string> {
     'access-control-expose-headers': 'x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id',
     'access-control-max-age': '600',
   };
+}
+
+/** The ClientToken of a request body, for the call log; undefined for none or a body that is not JSON. */
+function clientTokenIn(text: string): string | undefined {
+  if (!text.includes('"ClientToken"')) return undefined;
+  try {
+    const token = (JSON.parse(text) as { ClientToken?: unknown }).ClientToken;
+    return typeof token === 'string' ? token : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -26,6 +26,8 @@ export interface CallRecord {
   operation: string;
   status: number;
   participantId?: string;
+  /** The request's ClientToken, if it carried one: shows whether retries reused it. */
+  clientToken?: string;
   at: number;
 }
 

@@ -326,4 +326,19 @@ describe('disconnect', () => {
     expect(emulator.outcome(chat.contactId).wait).toMatchObject({ result: 'BotParticipantDisconnected' });
     expect(emulator.calls.count('DisconnectParticipant', { status: 500 })).toBe(1);
   });
+
+  it('retries a failed leave with the same ClientToken', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    emulator.faults.failNext('DisconnectParticipant', { status: 500, count: 2 });
+    await session.disconnect();
+    expect(session.endedBecause).toBe('disconnected');
+    const leaves = emulator.calls.log.filter(
+      (call) => call.operation === 'DisconnectParticipant' && call.participantId === session.participantId,
+    );
+    expect(leaves.map((call) => call.status)).toEqual([500, 500, 200]);
+    expect(leaves[0]!.clientToken).toBeTruthy();
+    expect(new Set(leaves.map((call) => call.clientToken)).size).toBe(1);
+    expect(emulator.outcome(chat.contactId).wait).toMatchObject({ result: 'BotParticipantDisconnected' });
+  });
 });

@@ -774,7 +774,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private moveCursor(item: WireItem): void {
     this.cursor = item.Id;
     this.cursorTime = item.AbsoluteTime;
-    this.recent ??= [];
+    this.recent ??= new Array<string>(REORDER_ALLOWANCE);
     this.recent[this.recentNext] = item.Id;
     this.recentNext = (this.recentNext + 1) % REORDER_ALLOWANCE;
   }
@@ -789,7 +789,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private backfillStart(): string | undefined {
     const recent = this.recent;
     if (!recent) return this.cursor;
-    return recent.length < REORDER_ALLOWANCE ? recent[0] : recent[this.recentNext];
+    // Until the ring is full, the slot after the newest is empty and the oldest is the first.
+    return recent[this.recentNext] ?? recent[0];
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */

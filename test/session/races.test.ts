@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Scheduler } from '../../src/index.js';
+import { ErrorCode, type RateLimiter, Scheduler } from '../../src/index.js';
 import { joinedChat, onThrottled, record, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
@@ -7,6 +7,29 @@ import { nextEvent, waitUntil } from '../support/wait.js';
  * Failures that land in the middle of a back-fill: each one is placed there by a throttled GetTranscript (the
  * emulator's 429), whose retry delay is the window in which the test drops the sockets.
  */
+
+/**
+ * A rate limiter that holds the next GetTranscript calls it is told to until the test releases them, oldest
+ * first: a back-fill paused at a chosen point, with no timing involved.
+ */
+function transcriptGate() {
+  const waiting: Array<() => void> = [];
+  let holds = 0;
+  const limiter: RateLimiter = {
+    async acquire(operation) {
+      if (operation !== 'GetTranscript' || holds === 0) return;
+      holds--;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    throttled() {},
+  };
+  return {
+    limiter,
+    holdNext: () => holds++,
+    held: () => waiting.length,
+    releaseOldest: () => waiting.shift()?.(),
+  };
+}
 
 describe('ChatSession races with the back-fill', () => {
   it('a drop during the join back-fill: join resolves open with a live socket, and stays open', async () => {
@@ -91,6 +114,51 @@ describe('ChatSession races with the back-fill', () => {
     expect(states.slice(0, 3)).toEqual(['rotating', 'reconnecting', 'open']);
     expect(errors).toEqual([]);
     expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('a rotation overtaken by a recovery stays stale while a later rotation runs: that one alone switches', async () => {
+    const gate = transcriptGate();
+    const { emulator, client } = await setup({
+      // Rotations fall due about 500 ms after each new connection.
+      emulator: { timings: { connectionExpiryMs: 1500 } },
+      client: { rateLimiter: gate.limiter, timings: { rotationMarginMs: 1000 } },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const errors: string[] = [];
+    session.on('error', (error) => errors.push(error.code));
+    let rotated = 0;
+    session.on('rotated', () => rotated++);
+
+    // The first rotation is held in its back-fill; the old socket drops, and the recovery (not held) opens.
+    gate.holdNext();
+    await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
+    await waitUntil(() => gate.held() === 1, "the first rotation's back-fill held");
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await nextEvent(session, 'state', (state) => state === 'open', 5000);
+    // The next rotation is held in its back-fill too.
+    gate.holdNext();
+    await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
+    await waitUntil(() => gate.held() === 2, "the second rotation's back-fill held");
+    emulator.say(chat.contactId, 'during the second rotation');
+
+    // The first rotation goes on while the state is 'rotating' again, but it is not the current rotation.
+    const firstPage = nextEvent(client, 'apiCall', (call) => call.operation === 'GetTranscript', 5000);
+    gate.releaseOldest();
+    await firstPage;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rotated).toBe(0);
+    expect(session.state).toBe('rotating');
+    expect(errors).toEqual([]);
+
+    const switched = nextEvent(session, 'rotated', () => true, 5000);
+    gate.releaseOldest();
+    await switched;
+    await recorder.receivedExactlyOnce(['during the second rotation']);
+    expect(rotated).toBe(1);
+    expect(errors).toEqual([]);
+    expect(session.stats).toMatchObject({ rotations: 1, reconnects: 1 });
+    expect(session.openSockets).toBe(1);
   });
 
   it('closeAll() during the join back-fill: the join fails with CB_SESSION_ENDED and leaves no socket', async () => {

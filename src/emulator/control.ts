@@ -41,6 +41,7 @@ const schemas = {
     z.object({
       expiry: z.string().nullable().optional(),
       connectionExpiry: z.string().nullable().optional(),
+      connectionToken: z.null().optional(),
       count: z.number().int().min(0).max(10_000).optional(),
     }),
   ),
@@ -194,10 +195,11 @@ export function controlRoutes(emulator: Emulator) {
       'POST',
       /^\/_emulator\/faults\/expiries$/,
       (body) => {
-        const { expiry, connectionExpiry, count, ...rest } = schemas.expiries.parse(body);
+        const { expiry, connectionExpiry, connectionToken, count, ...rest } = schemas.expiries.parse(body);
         emulator.faults.malformExpiries(ref(rest)!, {
           ...(expiry !== undefined ? { expiry } : {}),
           ...(connectionExpiry !== undefined ? { connectionExpiry } : {}),
+          ...(connectionToken !== undefined ? { connectionToken } : {}),
           ...(count !== undefined ? { count } : {}),
         });
         return {};

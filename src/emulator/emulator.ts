@@ -152,11 +152,17 @@ export class EmulatorFaults {
 
   /**
    * The participant's next `count` (1) CreateParticipantConnection responses carry these Expiry strings instead
-   * of the real ones; `null` leaves the field out. The tokens stay valid for their real lifetime.
+   * of the real ones; `null` leaves the field out, and `connectionToken: null` leaves out the ConnectionToken.
+   * The tokens stay valid for their real lifetime.
    */
   malformExpiries(
     ref: ParticipantRef,
-    options: { expiry?: string | null; connectionExpiry?: string | null; count?: number },
+    options: {
+      expiry?: string | null;
+      connectionExpiry?: string | null;
+      connectionToken?: null;
+      count?: number;
+    },
   ): void {
     this.emulator.state.malformExpiries(this.emulator.participant(ref), {
       ...options,

@@ -93,6 +93,8 @@ export interface ExpiryFault {
   expiry?: string | null;
   /** `Websocket.ConnectionExpiry` to hand out; `null` omits it. */
   connectionExpiry?: string | null;
+  /** `null` omits `ConnectionCredentials.ConnectionToken` (the token is still issued and valid). */
+  connectionToken?: null;
   /** How many responses carry it. */
   count: number;
 }
@@ -264,7 +266,7 @@ export class ChatState extends EventEmitter<StateEvents> {
     input: { websocket: boolean; credentials: boolean; connectParticipant: boolean },
   ): {
     Websocket?: { Url: string; ConnectionExpiry?: string };
-    ConnectionCredentials?: { ConnectionToken: string; Expiry?: string };
+    ConnectionCredentials?: { ConnectionToken?: string; Expiry?: string };
   } {
     const participant = this.participantTokens.get(participantToken);
     if (!participant) throw accessDenied();
@@ -591,6 +593,7 @@ export class ChatState extends EventEmitter<StateEvents> {
       if (fault.expiry === null) delete credentials.Expiry;
       else credentials.Expiry = fault.expiry;
     }
+    if (credentials && fault.connectionToken === null) delete credentials.ConnectionToken;
   }
 
   /** Expires every ConnectionToken of a participant now (fault injection). */

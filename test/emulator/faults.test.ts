@@ -419,6 +419,10 @@ describe('malformExpiries', () => {
     await expect(chat.send(odd.ConnectionCredentials!.ConnectionToken!, 'token works')).resolves.toBeTruthy();
     const normal = (await chat.connectParticipant(customer.participantToken)).response;
     expect(Date.parse(normal.ConnectionCredentials!.Expiry!)).toBeGreaterThan(Date.now());
+    emulator.faults.malformExpiries(ref, { connectionToken: null });
+    const tokenless = (await chat.connectParticipant(customer.participantToken)).response;
+    expect(tokenless.ConnectionCredentials?.ConnectionToken).toBeUndefined();
+    expect(tokenless.ConnectionCredentials?.Expiry).toBeTruthy();
   });
 });
 

@@ -82,6 +82,36 @@ describe('Expiry values', () => {
   }
 });
 
+describe('a token refresh answer without a ConnectionToken', () => {
+  it('is reported and retried with backoff; the session keeps its token meanwhile', async () => {
+    const { emulator, client } = await setup({
+      emulator: { timings: { connectionTokenTtlMs: 2000 } },
+      client: { timings: { tokenRefreshMarginMs: 1000, tokenRefreshFloorMs: 200 } },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    const errors: Array<{ code: string; message: string }> = [];
+    session.on('error', (error) => errors.push(error));
+    // The first refresh's answer has no ConnectionToken; the one after it is normal.
+    emulator.faults.malformExpiries(
+      { contactId: chat.contactId, role: 'CUSTOM_BOT' },
+      { connectionToken: null },
+    );
+    await nextEvent(session, 'tokenRefreshed', () => true, 5000);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: ErrorCode.ApiRefused,
+        message: expect.stringContaining('no ConnectionToken'),
+      }),
+    ]);
+    const calls = connectionCalls(emulator, session.participantId);
+    expect(calls).toHaveLength(3); // join, the refresh without a token, the retry
+    // The retry waits the refresh floor (then doubles): never a tight loop.
+    expect(calls[2]! - calls[1]!).toBeGreaterThanOrEqual(200 - 20);
+    expect(session.stats.tokenRefreshes).toBe(1);
+    await session.sendMessage('the token still works');
+  });
+});
+
 describe('ConnectionExpiry values', () => {
   it('a missing Websocket.ConnectionExpiry is CB_INVALID_EXPIRY, and the socket is rotated at maxSocketAgeMs', async () => {
     const { emulator, client } = await setup({

@@ -554,10 +554,6 @@ export class ChatState extends EventEmitter<StateEvents> {
   }
 
   /**
-   * The participant's next `count` CreateParticipantConnection responses carry these Expiry values instead of
-   * the real ones (`null` leaves the field out). The tokens themselves stay valid for their real lifetime.
-   */
-  /**
    * The participant's next `count` GetTranscript calls that carry a NextToken are answered with the same page
    * and the same NextToken again: a client that follows NextToken blindly pages forever.
    */
@@ -575,6 +571,11 @@ export class ChatState extends EventEmitter<StateEvents> {
     return true;
   }
 
+  /**
+   * The participant's next `count` CreateParticipantConnection responses carry these Expiry values instead of
+   * the real ones (`null` leaves the field out; `connectionToken: null` leaves out the ConnectionToken). The
+   * tokens themselves stay valid for their real lifetime.
+   */
   malformExpiries(participant: Participant, fault: ExpiryFault): void {
     if (fault.count > 0) this.expiryFaults.set(participant.participantId, { ...fault });
     else this.expiryFaults.delete(participant.participantId);

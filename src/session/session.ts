@@ -719,7 +719,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         if (item.Id === start) continue;
         if (overlap) {
           if (item.Id === cursor) overlap = false;
-          if (this.seen.has(item.Id)) continue;
+          // The ring too: receipts and typing share the dedupe window and may have pushed these out of it.
+          if (this.seen.has(item.Id) || this.recent?.includes(item.Id)) continue;
         }
         this.accept(item);
       }
@@ -947,9 +948,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /**
    * Make-before-break: a new socket is opened and subscribed while the old one still delivers (duplicates are
-   * dropped by Id), then the old one is closed and a back-fill covers the switch. If the new socket fails, the
-   * old one is kept while it is open and the rotation is tried again with backoff; only a closed old socket
-   * means a recovery (`rotation-failed`).
+   * dropped by Id), then the old one is closed and a back-fill covers the switch. If the new socket fails before
+   * the back-fill, the old one is kept while it is open and the rotation is tried again with backoff; a failed
+   * back-fill or a closed old socket means a recovery (`rotation-failed`).
    */
   private async rotate(): Promise<void> {
     if (this.currentState !== 'open') {
@@ -960,6 +961,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // This rotation, and not a later one that started after a recovery overtook it, may go on.
     const rotation = ++this.rotationCount;
     const current = () => this.currentState === 'rotating' && this.rotationCount === rotation;
+    let backfilling = false;
     try {
       const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
       this.adoptConnection(connection); // fresh credentials are good to have, whoever goes on
@@ -970,7 +972,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         return;
       }
       this.secondary = incoming;
+      backfilling = true;
       await this.backfill();
+      backfilling = false;
       if (!current()) {
         incoming.close();
         return;
@@ -996,7 +1000,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.secondary?.terminate();
       this.secondary = undefined;
       this.url = undefined; // it may be what failed
-      if (!this.socket?.isOpen) {
+      // A back-fill that failed took with it the live items it held back (see backfill()): only a recovery's
+      // back-fill from the cursor brings them back. So does a closed old socket.
+      if (backfilling || !this.socket?.isOpen) {
         this.recover('rotation-failed');
         return;
       }

@@ -161,6 +161,45 @@ describe('ChatSession races with the back-fill', () => {
     expect(session.openSockets).toBe(1);
   });
 
+  it('a rotation whose back-fill fails reconnects, and the live items that back-fill held are not lost', async () => {
+    const gate = transcriptGate();
+    const { emulator, client } = await setup({
+      // The first rotation is due ~1.5 s after the socket opened; the old socket stays valid for 5 s.
+      emulator: { timings: { connectionExpiryMs: 5000 } },
+      client: {
+        rateLimiter: gate.limiter,
+        timings: { rotationMarginMs: 3500 },
+        retry: { retries: 1, minDelayMs: 20, maxDelayMs: 50 },
+      },
+    });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+
+    // The rotation's back-fill is held while a customer message arrives on both sockets.
+    gate.holdNext();
+    await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
+    await waitUntil(() => gate.held() === 1, "the rotation's back-fill held");
+    emulator.say(chat.contactId, 'during the failed rotation');
+    // The message waits in the back-fill's buffer (private, read only to place the failure after it).
+    const internals = session as unknown as { buffer?: unknown[] };
+    await waitUntil(
+      () => (internals.buffer?.length ?? 0) >= 2,
+      'the message buffered from both sockets',
+      5000,
+    );
+
+    // The back-fill then fails (its attempt and its one retry), with the old socket still open.
+    emulator.faults.failNext('GetTranscript', { count: 2, status: 500, participant: bot });
+    const reconnecting = nextEvent(session, 'reconnecting', () => true, 5000);
+    gate.releaseOldest();
+    expect(await reconnecting).toEqual(['rotation-failed']);
+    await nextEvent(session, 'state', (state) => state === 'open', 5000);
+    const after = ['after 1', 'after 2', 'after 3'];
+    for (const text of after) emulator.say(chat.contactId, text);
+    await recorder.receivedExactlyOnce(['during the failed rotation', ...after]);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
   it('closeAll() during the join back-fill: the join fails with CB_SESSION_ENDED and leaves no socket', async () => {
     const { emulator, client } = await setup();
     const chat = emulator.startChat();

@@ -53,6 +53,30 @@ describe('ChatSession recovery', () => {
     expect(session.stats.reconnects).toBe(1);
   });
 
+  it('re-reads the items before the cursor without repeating them, even once receipts filled the dedupe window', async () => {
+    // The smallest window allowed: 16 receipts push the 8 messages out of it, but not out of the back-fill's ring.
+    const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const sent = messages('message', 8);
+    for (const text of sent) emulator.say(chat.contactId, text);
+    const received = await recorder.waitForMessages(sent.length);
+    for (const item of received.filter((i) => i.Type === 'MESSAGE')) {
+      await session.sendEvent('delivered', { messageId: item.Id });
+      await session.sendEvent('read', { messageId: item.Id });
+    }
+    await waitUntil(
+      () => recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length >= 16,
+      '16 receipts echoed',
+    );
+    const reopened = nextEvent(session, 'state', (state) => state === 'open', 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await reopened;
+    emulator.say(chat.contactId, 'after the reconnect');
+    await recorder.receivedExactlyOnce([...sent, 'after the reconnect']);
+    expect(session.stats.reconnects).toBe(1);
+  });
+
   it('delivers what arrives live during a back-fill after the missed items, in order', async () => {
     const { emulator, client } = await setup();
     const { chat, session, recorder } = await joinedChat(emulator, client);

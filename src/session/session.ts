@@ -219,8 +219,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.cursor = identity.cursor;
     this.cursorTime = identity.cursorTime;
     this.seen = new RecentIds(ctx.dedupeWindow);
-    // The cursor item was delivered by whoever held the participant before; back-fill includes it again.
-    if (identity.cursor) this.seen.add(identity.cursor);
+    // The cursor item was delivered by whoever held the participant before; back-fill includes it again. It is
+    // also where back-fills start until this session has accepted items of its own.
+    if (identity.cursor) {
+      this.seen.add(identity.cursor);
+      this.remember(identity.cursor);
+    }
     this.log = ctx.logger.child({ contactId: identity.contactId, participantId: identity.participantId });
   }
 
@@ -710,18 +714,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         // record of). Ending the session over it would be worse than the fallback.
         if (this.buffer !== buffer) return; // overtaken by a recovery or the end meanwhile
         if (nextToken || !(error instanceof ApiRefusedError) || error.status !== 400) throw error;
-        await this.recentAfterCursorTime(buffer);
+        await this.recentAfterCursorTime(start, buffer);
         return;
       }
       if (this.buffer !== buffer) return; // overtaken by a recovery or the end
       for (const item of (page.Transcript ?? []) as WireItem[]) {
         // StartPosition's own item may come back; it was delivered before, even if it left the dedupe window.
         if (item.Id === start) continue;
-        if (overlap) {
-          if (item.Id === cursor) overlap = false;
-          // The ring too: receipts and typing share the dedupe window and may have pushed these out of it.
-          if (this.seen.has(item.Id) || this.recent?.includes(item.Id)) continue;
-        }
+        if (overlap && item.Id === cursor) overlap = false;
+        // Items of the ring come back before the cursor, and after it too when the socket delivered them out of
+        // order. Receipts and typing share the dedupe window and may have pushed them out of it: the ring decides.
+        if (this.recent?.includes(item.Id)) continue;
+        if (overlap && this.seen.has(item.Id)) continue;
         this.accept(item);
       }
       nextToken = page.NextToken;
@@ -751,11 +755,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * Items older than that page, and items in the cursor's own millisecond, are not back-filled: delivering one
    * twice is the worse mistake. Reported as CB_CURSOR_UNKNOWN.
    */
-  private async recentAfterCursorTime(buffer: WireItem[]): Promise<void> {
-    const unknown = this.cursor;
+  private async recentAfterCursorTime(unknown: string, buffer: WireItem[]): Promise<void> {
     const since = Date.parse(this.cursorTime ?? '');
     const items = await this.newestItems();
     if (this.buffer !== buffer) return;
+    // The ring may still hold the unknown item: restart it from this page, which the service knows.
+    this.recent = undefined;
+    this.recentNext = 0;
     this.log.warn(
       { event: 'cursor-unknown', itemId: unknown },
       'GetTranscript does not know the cursor item',
@@ -765,7 +771,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         ErrorCode.CursorUnknown,
         Number.isFinite(since)
           ? `the service does not know item ${unknown}; back-filled the newest items after ${this.cursorTime}`
-          : `the service does not know item ${unknown}, and its time is unknown; nothing was back-filled`,
+          : `the service does not know item ${unknown}, and the last seen item's time is unknown; nothing was back-filled`,
       ),
     );
     const newer = items.findIndex((item) => Date.parse(item.AbsoluteTime) > since);
@@ -775,8 +781,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private moveCursor(item: WireItem): void {
     this.cursor = item.Id;
     this.cursorTime = item.AbsoluteTime;
+    this.remember(item.Id);
+  }
+
+  /** Adds a transcript Id to the ring of recent ones (see backfillStart). */
+  private remember(id: string): void {
     this.recent ??= new Array<string>(REORDER_ALLOWANCE);
-    this.recent[this.recentNext] = item.Id;
+    this.recent[this.recentNext] = id;
     this.recentNext = (this.recentNext + 1) % REORDER_ALLOWANCE;
   }
 
@@ -785,7 +796,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * cursor (or the oldest accepted so far), not the cursor itself. The socket may deliver items out of
    * transcript order (protocol.md §6, pitfall 4): had it delivered A, then C, and dropped before B, a back-fill
    * from C would never return B. Starting a few items earlier returns B; the items in between were seen and
-   * are skipped. Without items of its own yet (a resume), the cursor.
+   * are skipped. A resumed session starts with its snapshot's cursor in the ring; without any, the cursor.
    */
   private backfillStart(): string | undefined {
     const recent = this.recent;

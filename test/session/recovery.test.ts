@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/emulator/index.js';
 import { ErrorCode } from '../../src/index.js';
-import { joinedChat, onThrottled, setup } from '../support/harness.js';
+import { joinedChat, onThrottled, record, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
@@ -75,6 +75,61 @@ describe('ChatSession recovery', () => {
     emulator.say(chat.contactId, 'after the reconnect');
     await recorder.receivedExactlyOnce([...sent, 'after the reconnect']);
     expect(session.stats.reconnects).toBe(1);
+  });
+
+  it('does not repeat an item it accepted out of order, found after the cursor, once receipts filled the window', async () => {
+    const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.say(chat.contactId, 'first');
+    await recorder.waitForMessages(1);
+    // The socket delivers B, then A (A is first in the transcript): the cursor is A, and B comes after it in
+    // the back-fill's pages.
+    emulator.faults.pushes(bot, { reorder: 1 });
+    emulator.say(chat.contactId, 'A');
+    emulator.say(chat.contactId, 'B');
+    const received = await recorder.waitForMessages(3);
+    expect(recorder.customerMessages()).toEqual(['first', 'B', 'A']);
+    const a = received.find((i) => i.Content === 'A')!;
+    // 16 receipts push A and B out of the 16-Id dedupe window (not out of the back-fill's ring).
+    for (let i = 0; i < 8; i++) {
+      await session.sendEvent('delivered', { messageId: a.Id });
+      await session.sendEvent('read', { messageId: a.Id });
+    }
+    await waitUntil(
+      () => recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length >= 16,
+      '16 receipts echoed',
+    );
+    const reopened = nextEvent(session, 'state', (state) => state === 'open', 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await reopened;
+    emulator.say(chat.contactId, 'after');
+    await recorder.receivedExactlyOnce(['first', 'B', 'A', 'after']);
+  });
+
+  it('after a resume, back-fills an item lost in flight before a later one arrived', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    emulator.say(chat.contactId, 'before');
+    await recorder.waitForMessages(1);
+    const snapshot = session.snapshot();
+    session.close(); // another host takes over: the participant stays in the chat
+
+    const resumed = await client.resume(snapshot);
+    const resumedRecorder = record(resumed);
+    // "lost" is stored but never pushed; "later" arrives, so the cursor is past "lost".
+    emulator.faults.pushes(bot, { lose: 1 });
+    emulator.say(chat.contactId, 'lost');
+    emulator.say(chat.contactId, 'later');
+    await resumedRecorder.waitForMessages(1);
+    expect(resumedRecorder.customerMessages()).toEqual(['later']);
+    const reopened = nextEvent(resumed, 'state', (state) => state === 'open', 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await reopened;
+    emulator.say(chat.contactId, 'after');
+    await resumedRecorder.receivedExactlyOnce(['later', 'lost', 'after']);
+    expect(resumed.stats.reconnects).toBe(1);
   });
 
   it('delivers what arrives live during a back-fill after the missed items, in order', async () => {

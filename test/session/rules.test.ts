@@ -328,6 +328,15 @@ describe('a back-fill cursor the service does not know', () => {
     await waitUntil(() => delivered.length === 3, 'a live message');
     expect(delivered).toEqual(['two', 'three', 'four']);
     expect(resumed.state).toBe('open');
+    // The next back-fill starts from items the service knows: no second CB_CURSOR_UNKNOWN.
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const reopened = nextEvent(resumed, 'state', (state) => state === 'open', 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await reopened;
+    emulator.say(chat.contactId, 'five');
+    await waitUntil(() => delivered.length === 4, 'a live message after the reconnect');
+    expect(delivered).toEqual(['two', 'three', 'four', 'five']);
+    expect(errors).toEqual([ErrorCode.CursorUnknown]);
   });
 
   it('without a cursor time, back-fills nothing rather than repeat history, and goes on live', async () => {

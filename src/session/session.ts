@@ -112,6 +112,13 @@ export interface SessionSnapshot {
    * after this time are delivered from the most recent transcript page (CB_CURSOR_UNKNOWN).
    */
   cursorTime?: string;
+  /**
+   * The last few transcript items this participant accepted, oldest first, with their AbsoluteTime: the next
+   * back-fill re-reads from the earliest of them, so that an item the socket delivered out of order (or lost
+   * behind a later one) before the handover is neither repeated nor missed. Leave it out when resuming from a
+   * cursor of your own choosing: its items count as seen.
+   */
+  recent?: Array<{ id: string; time?: string }>;
 }
 
 export interface SendMessageOptions {
@@ -169,6 +176,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * A back-fill starts from the oldest of them, not from the cursor: see {@link ChatSession.backfillStart}.
    */
   private recent: string[] | undefined;
+  /** The AbsoluteTime of each ring entry ('' when unknown). */
+  private recentTimes: string[] | undefined;
   private recentNext = 0;
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
@@ -221,9 +230,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.seen = new RecentIds(ctx.dedupeWindow);
     // The cursor item was delivered by whoever held the participant before; back-fill includes it again. It is
     // also where back-fills start until this session has accepted items of its own.
+    // A snapshot's ring is used only with the cursor it was taken with (an edited cursor starts a ring afresh).
+    const recent = identity.recent?.some((entry) => entry.id === identity.cursor) ? identity.recent : [];
+    for (const entry of recent) {
+      this.seen.add(entry.id);
+      this.remember(entry.id, entry.time);
+    }
     if (identity.cursor) {
       this.seen.add(identity.cursor);
-      this.remember(identity.cursor);
+      if (recent.length === 0) this.remember(identity.cursor, identity.cursorTime);
     }
     this.log = ctx.logger.child({ contactId: identity.contactId, participantId: identity.participantId });
   }
@@ -267,7 +282,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       ...(this.displayName ? { displayName: this.displayName } : {}),
       ...(this.cursor ? { cursor: this.cursor } : {}),
       ...(this.cursorTime ? { cursorTime: this.cursorTime } : {}),
+      ...(this.recent ? { recent: this.recentEntries() } : {}),
     };
+  }
+
+  /** The ring's entries, oldest accepted first. */
+  private recentEntries(): Array<{ id: string; time?: string }> {
+    const entries: Array<{ id: string; time?: string }> = [];
+    for (let i = 0; i < REORDER_ALLOWANCE; i++) {
+      const at = (this.recentNext + i) % REORDER_ALLOWANCE;
+      const id = this.recent?.[at];
+      const time = this.recentTimes?.[at];
+      if (id !== undefined) entries.push(time ? { id, time } : { id });
+    }
+    return entries;
   }
 
   // ---- Actions -----------------------------------------------------------------------------------
@@ -760,7 +788,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const items = await this.newestItems();
     if (this.buffer !== buffer) return;
     // The ring may still hold the unknown item: restart it from this page, which the service knows.
-    this.recent = undefined;
+    this.recent = this.recentTimes = undefined;
     this.recentNext = 0;
     this.log.warn(
       { event: 'cursor-unknown', itemId: unknown },
@@ -781,28 +809,45 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private moveCursor(item: WireItem): void {
     this.cursor = item.Id;
     this.cursorTime = item.AbsoluteTime;
-    this.remember(item.Id);
+    this.remember(item.Id, item.AbsoluteTime);
   }
 
-  /** Adds a transcript Id to the ring of recent ones (see backfillStart). */
-  private remember(id: string): void {
+  /** Adds a transcript Id and its AbsoluteTime to the ring of recent ones (see backfillStart). */
+  private remember(id: string, time: string | undefined): void {
     this.recent ??= new Array<string>(REORDER_ALLOWANCE);
+    this.recentTimes ??= new Array<string>(REORDER_ALLOWANCE);
     this.recent[this.recentNext] = id;
+    this.recentTimes[this.recentNext] = time ?? '';
     this.recentNext = (this.recentNext + 1) % REORDER_ALLOWANCE;
   }
 
   /**
-   * Where a back-fill starts: the transcript item accepted {@link REORDER_ALLOWANCE} − 1 items before the
-   * cursor (or the oldest accepted so far), not the cursor itself. The socket may deliver items out of
-   * transcript order (protocol.md §6, pitfall 4): had it delivered A, then C, and dropped before B, a back-fill
-   * from C would never return B. Starting a few items earlier returns B; the items in between were seen and
-   * are skipped. A resumed session starts with its snapshot's cursor in the ring; without any, the cursor.
+   * Where a back-fill starts: of the last {@link REORDER_ALLOWANCE} transcript items accepted, the one earliest
+   * in the transcript, not the cursor itself. The socket may deliver items out of transcript order (protocol.md
+   * §6, pitfall 4): had it delivered A, then C, and dropped before B, a back-fill from C would never return B.
+   * Starting a few items earlier returns B; the items in between were seen and are skipped. A resumed session
+   * starts with its snapshot's ring (or its cursor); without either, the cursor.
    */
   private backfillStart(): string | undefined {
     const recent = this.recent;
-    if (!recent) return this.cursor;
-    // Until the ring is full, the slot after the newest is empty and the oldest is the first.
-    return recent[this.recentNext] ?? recent[0];
+    const times = this.recentTimes;
+    if (!recent || !times) return this.cursor;
+    // The entry earliest in the transcript, not the oldest accepted: an item that overtook others on the socket
+    // sits later in the transcript than they do. ISO 8601 UTC times of one format compare as strings; an
+    // unknown time ('') counts as earliest. On a tie, the one accepted first.
+    let start: string | undefined;
+    let earliest = '';
+    for (let i = 0; i < REORDER_ALLOWANCE; i++) {
+      const at = (this.recentNext + i) % REORDER_ALLOWANCE;
+      const id = recent[at];
+      if (id === undefined) continue;
+      const time = times[at] ?? '';
+      if (start === undefined || time < earliest) {
+        start = id;
+        earliest = time;
+      }
+    }
+    return start ?? this.cursor;
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */

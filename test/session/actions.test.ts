@@ -109,7 +109,9 @@ describe('ChatSession events', () => {
     client.on('sessionOpened', (opened) =>
       opened.on('participantJoined', (item) => joined.push(`${item.ParticipantRole} ${item.ParticipantId}`)),
     );
-    await client.resume({ ...snapshot, cursor: first!.Id });
+    // A hand-made starting point: without the snapshot's ring of recent items, which would count as seen.
+    const { recent: _ring, ...identity } = snapshot;
+    await client.resume({ ...identity, cursor: first!.Id });
     await waitUntil(() => joined.length === 1, 'the participant.joined after the cursor');
     expect(joined).toEqual([`CUSTOM_BOT ${session.participantId}`]);
   });

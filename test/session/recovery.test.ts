@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/emulator/index.js';
 import { ErrorCode } from '../../src/index.js';
-import { joinedChat, onThrottled, record, setup } from '../support/harness.js';
+import {
+  dropAndReopen,
+  handOver,
+  joinedChat,
+  onThrottled,
+  sayOutOfOrder,
+  sendReceipts,
+  setup,
+} from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
@@ -57,21 +65,12 @@ describe('ChatSession recovery', () => {
     // The smallest window allowed: 16 receipts push the 8 messages out of it, but not out of the back-fill's ring.
     const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
     const { chat, session, recorder } = await joinedChat(emulator, client);
-    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
     const sent = messages('message', 8);
     for (const text of sent) emulator.say(chat.contactId, text);
-    const received = await recorder.waitForMessages(sent.length);
-    for (const item of received.filter((i) => i.Type === 'MESSAGE')) {
-      await session.sendEvent('delivered', { messageId: item.Id });
-      await session.sendEvent('read', { messageId: item.Id });
-    }
-    await waitUntil(
-      () => recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length >= 16,
-      '16 receipts echoed',
-    );
-    const reopened = nextEvent(session, 'state', (state) => state === 'open', 5000);
-    emulator.faults.dropSockets(bot, 'abrupt');
-    await reopened;
+    await recorder.waitForMessages(sent.length);
+    const ids = recorder.items.filter((i) => i.Type === 'MESSAGE').map((i) => i.Id);
+    await sendReceipts(session, recorder, ids);
+    await dropAndReopen(emulator, session);
     emulator.say(chat.contactId, 'after the reconnect');
     await recorder.receivedExactlyOnce([...sent, 'after the reconnect']);
     expect(session.stats.reconnects).toBe(1);
@@ -80,29 +79,11 @@ describe('ChatSession recovery', () => {
   it('does not repeat an item it accepted out of order, found after the cursor, once receipts filled the window', async () => {
     const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
     const { chat, session, recorder } = await joinedChat(emulator, client);
-    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
-    emulator.say(chat.contactId, 'first');
-    await recorder.waitForMessages(1);
-    // The socket delivers B, then A (A is first in the transcript): the cursor is A, and B comes after it in
-    // the back-fill's pages.
-    emulator.faults.pushes(bot, { reorder: 1 });
-    emulator.say(chat.contactId, 'A');
-    emulator.say(chat.contactId, 'B');
-    const received = await recorder.waitForMessages(3);
-    expect(recorder.customerMessages()).toEqual(['first', 'B', 'A']);
-    const a = received.find((i) => i.Content === 'A')!;
+    // The cursor is A, and B comes after it in the back-fill's pages.
+    const a = await sayOutOfOrder(emulator, session, recorder);
     // 16 receipts push A and B out of the 16-Id dedupe window (not out of the back-fill's ring).
-    for (let i = 0; i < 8; i++) {
-      await session.sendEvent('delivered', { messageId: a.Id });
-      await session.sendEvent('read', { messageId: a.Id });
-    }
-    await waitUntil(
-      () => recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length >= 16,
-      '16 receipts echoed',
-    );
-    const reopened = nextEvent(session, 'state', (state) => state === 'open', 5000);
-    emulator.faults.dropSockets(bot, 'abrupt');
-    await reopened;
+    await sendReceipts(session, recorder, [a.Id], 8);
+    await dropAndReopen(emulator, session);
     emulator.say(chat.contactId, 'after');
     await recorder.receivedExactlyOnce(['first', 'B', 'A', 'after']);
   });
@@ -113,20 +94,14 @@ describe('ChatSession recovery', () => {
     const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
     emulator.say(chat.contactId, 'before');
     await recorder.waitForMessages(1);
-    const snapshot = session.snapshot();
-    session.close(); // another host takes over: the participant stays in the chat
-
-    const resumed = await client.resume(snapshot);
-    const resumedRecorder = record(resumed);
+    const { resumed, recorder: resumedRecorder } = await handOver(client, session);
     // "lost" is stored but never pushed; "later" arrives, so the cursor is past "lost".
     emulator.faults.pushes(bot, { lose: 1 });
     emulator.say(chat.contactId, 'lost');
     emulator.say(chat.contactId, 'later');
     await resumedRecorder.waitForMessages(1);
     expect(resumedRecorder.customerMessages()).toEqual(['later']);
-    const reopened = nextEvent(resumed, 'state', (state) => state === 'open', 5000);
-    emulator.faults.dropSockets(bot, 'abrupt');
-    await reopened;
+    await dropAndReopen(emulator, resumed);
     emulator.say(chat.contactId, 'after');
     await resumedRecorder.receivedExactlyOnce(['later', 'lost', 'after']);
     expect(resumed.stats.reconnects).toBe(1);

@@ -8,7 +8,7 @@ import {
   ContentType,
 } from '../../src/index.js';
 import { dummyCredentials, sdkClients } from './sdk.js';
-import { waitUntil } from './wait.js';
+import { nextEvent, waitUntil } from './wait.js';
 import { TestSocket } from './ws-client.js';
 
 /**
@@ -101,6 +101,62 @@ export function record(session: ChatSession) {
       expect(new Set(ids).size).toBe(ids.length);
     },
   };
+}
+
+type Recorder = ReturnType<typeof record>;
+
+/** Drops the bot's sockets abruptly and waits until the session has reconnected. */
+export async function dropAndReopen(emulator: Emulator, session: ChatSession): Promise<void> {
+  const reopened = nextEvent(session, 'state', (state) => state === 'open', 5000);
+  emulator.faults.dropSockets({ contactId: session.contactId, role: 'CUSTOM_BOT' }, 'abrupt');
+  await reopened;
+}
+
+/**
+ * Sends a delivered and a read receipt for each message id, `rounds` times over, and waits for their echoes:
+ * receipts share the dedupe window with items, so this pushes items out of a small one.
+ */
+export async function sendReceipts(
+  session: ChatSession,
+  recorder: Recorder,
+  messageIds: string[],
+  rounds = 1,
+): Promise<void> {
+  const before = recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length;
+  for (let round = 0; round < rounds; round++) {
+    for (const messageId of messageIds) {
+      await session.sendEvent('delivered', { messageId });
+      await session.sendEvent('read', { messageId });
+    }
+  }
+  const expected = before + 2 * rounds * messageIds.length;
+  await waitUntil(
+    () => recorder.items.filter((i) => i.Type === 'MESSAGEMETADATA').length >= expected,
+    `${expected} receipts echoed`,
+  );
+}
+
+/**
+ * The customer says 'first', then 'A' and 'B', and the bot's socket delivers B before A (A is first in the
+ * transcript), so the cursor ends on A. Returns the A item.
+ */
+export async function sayOutOfOrder(emulator: Emulator, session: ChatSession, recorder: Recorder) {
+  emulator.say(session.contactId, 'first');
+  await recorder.waitForMessages(1);
+  emulator.faults.pushes({ contactId: session.contactId, role: 'CUSTOM_BOT' }, { reorder: 1 });
+  emulator.say(session.contactId, 'A');
+  emulator.say(session.contactId, 'B');
+  await recorder.waitForMessages(3);
+  expect(recorder.customerMessages()).toEqual(['first', 'B', 'A']);
+  return recorder.items.find((i) => i.Content === 'A')!;
+}
+
+/** Another host takes over: a snapshot, the session released locally, and a resume from the snapshot. */
+export async function handOver(client: ChatClient, session: ChatSession) {
+  const snapshot = session.snapshot();
+  session.close(); // the participant stays in the chat
+  const resumed = await client.resume(snapshot);
+  return { resumed, recorder: record(resumed) };
 }
 
 export { ContentType, sdkClients, TestSocket };

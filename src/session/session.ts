@@ -228,9 +228,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.cursor = identity.cursor;
     this.cursorTime = identity.cursorTime;
     this.seen = new RecentIds(ctx.dedupeWindow);
-    // The cursor item was delivered by whoever held the participant before; back-fill includes it again. It is
-    // also where back-fills start until this session has accepted items of its own.
-    // A snapshot's ring is used only with the cursor it was taken with (an edited cursor starts a ring afresh).
+    // The items of the snapshot's ring, the cursor among them, were delivered by whoever held the participant
+    // before: seen, and where back-fills start (backfillStart). The ring is used only with the cursor it was
+    // taken with; an edited cursor starts a ring of its own.
     const recent = identity.recent?.some((entry) => entry.id === identity.cursor) ? identity.recent : [];
     for (const entry of recent) {
       this.seen.add(entry.id);

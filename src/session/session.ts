@@ -829,25 +829,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * starts with its snapshot's ring (or its cursor); without either, the cursor.
    */
   private backfillStart(): string | undefined {
-    const recent = this.recent;
-    const times = this.recentTimes;
-    if (!recent || !times) return this.cursor;
     // The entry earliest in the transcript, not the oldest accepted: an item that overtook others on the socket
     // sits later in the transcript than they do. ISO 8601 UTC times of one format compare as strings; an
-    // unknown time ('') counts as earliest. On a tie, the one accepted first.
-    let start: string | undefined;
-    let earliest = '';
-    for (let i = 0; i < REORDER_ALLOWANCE; i++) {
-      const at = (this.recentNext + i) % REORDER_ALLOWANCE;
-      const id = recent[at];
-      if (id === undefined) continue;
-      const time = times[at] ?? '';
-      if (start === undefined || time < earliest) {
-        start = id;
-        earliest = time;
-      }
+    // unknown time counts as earliest. On a tie, the one accepted first.
+    let start: { id: string; time?: string } | undefined;
+    for (const entry of this.recentEntries()) {
+      if (!start || (entry.time ?? '') < (start.time ?? '')) start = entry;
     }
-    return start ?? this.cursor;
+    return start?.id ?? this.cursor;
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */

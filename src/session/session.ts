@@ -34,6 +34,32 @@ import type { SessionTimings } from './timings.js';
  */
 export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
 
+/** The events that carry a chat item. */
+type ItemEvent = 'item' | 'message' | 'typing' | 'participantJoined' | 'participantLeft' | 'event';
+
+/**
+ * How eventemitter3 (pinned in package.json) keeps a listener: `_events[key]` is one of these, or an array of
+ * them when there are several. {@link ChatSession.deliver} reads it to call each listener on its own, as
+ * `emit` does, without allocating; test/session/rules.test.ts covers `once`, `context` and removal.
+ */
+interface RegisteredListener {
+  fn: (item: WireItem) => void;
+  context: unknown;
+  once: boolean;
+}
+interface EmitterInternals {
+  _events: Record<string, RegisteredListener | RegisteredListener[] | undefined>;
+}
+const eventKey = (event: ItemEvent) => (EventEmitter.prefixed ? `${EventEmitter.prefixed}${event}` : event);
+const ITEM_EVENT_KEYS: Record<ItemEvent, string> = {
+  item: eventKey('item'),
+  message: eventKey('message'),
+  typing: eventKey('typing'),
+  participantJoined: eventKey('participantJoined'),
+  participantLeft: eventKey('participantLeft'),
+  event: eventKey('event'),
+};
+
 /**
  * `joining → connecting → open ⇄ rotating / reconnecting → ended`. Every failure goes through one recovery
  * path (`reconnecting`); `ended` is final.
@@ -673,17 +699,26 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   /**
-   * Emits an item event. A listener that throws is reported as an `error` event (CB_HANDLER_FAILED): it must
-   * not stop the item's other events, the items after it, the session's own reaction to the item (ending on
-   * chat.ended), or the socket. Listeners of the same event after the one that threw miss this item, as with
-   * any EventEmitter.
+   * Emits an item event, each listener on its own: one that throws is reported as an `error` event
+   * (CB_HANDLER_FAILED) and stops nothing else: not the listeners after it, the item's other events, the items
+   * after it, the session's own reaction to the item (ending on chat.ended), or the socket. EventEmitter's own
+   * `emit` would skip the listeners after the one that threw.
    */
-  private deliver(
-    event: 'item' | 'message' | 'typing' | 'participantJoined' | 'participantLeft' | 'event',
-    item: WireItem,
-  ): void {
+  private deliver(event: ItemEvent, item: WireItem): void {
+    const registered = (this as unknown as EmitterInternals)._events[ITEM_EVENT_KEYS[event]];
+    if (registered === undefined) return;
+    if (!Array.isArray(registered)) {
+      this.callListener(event, registered, item);
+      return;
+    }
+    // eventemitter3 replaces the array when a listener is added or removed, so this one stays as it was.
+    for (let i = 0; i < registered.length; i++) this.callListener(event, registered[i]!, item);
+  }
+
+  private callListener(event: ItemEvent, listener: RegisteredListener, item: WireItem): void {
+    if (listener.once) this.removeListener(event, listener.fn, undefined, true);
     try {
-      this.emit(event, item);
+      listener.fn.call(listener.context, item);
     } catch (error) {
       this.log.warn(
         { event: 'listener-failed', listener: event, itemId: item.Id, err: error },

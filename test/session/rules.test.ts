@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ApiRefusedError, ChatClient, ErrorCode, NetworkError, Scheduler } from '../../src/index.js';
+import {
+  ApiRefusedError,
+  ChatClient,
+  type ChatItem,
+  ErrorCode,
+  NetworkError,
+  Scheduler,
+} from '../../src/index.js';
 import { ChatSocket, type SocketListener } from '../../src/transport/socket.js';
 import { chatKit, rejection } from '../support/chat.js';
 import { joinedChat, setup } from '../support/harness.js';
@@ -265,6 +272,35 @@ describe('listeners', () => {
     expect(failures.map((f) => f.code)).toEqual([ErrorCode.HandlerFailed, ErrorCode.HandlerFailed]);
     expect((failures[0]!.cause as Error).message).toBe('listener bug');
     expect(session.openSockets).toBe(0);
+  });
+
+  it('listeners after a throwing one still get the item; once, context and removal work as in emit', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const failures: string[] = [];
+    session.on('error', (error) => failures.push(error.code));
+    const seen: string[] = [];
+    const late = (item: ChatItem) => seen.push(`late ${item.Content}`);
+    session.on('message', () => {
+      throw new Error('first listener bug');
+    });
+    session.once('message', (item) => seen.push(`once ${item.Content}`));
+    const owner = { name: 'owner' };
+    session.on(
+      'message',
+      function (this: typeof owner, item) {
+        seen.push(`${this.name} ${item.Content}`);
+        if (item.Content === 'one') session.off('message', late); // takes effect from the next item
+      },
+      owner,
+    );
+    session.on('message', late);
+    emulator.say(chat.contactId, 'one');
+    emulator.say(chat.contactId, 'two');
+    await recorder.waitForMessages(2);
+    expect(seen).toEqual(['once one', 'owner one', 'late one', 'owner two']);
+    expect(failures).toEqual([ErrorCode.HandlerFailed, ErrorCode.HandlerFailed]);
+    expect(session.listenerCount('message')).toBe(2); // the thrower and the owner's
   });
 });
 

@@ -114,6 +114,18 @@ export class HandlerError extends ConnectBotError {
 }
 
 /** True for errors that a retry may cure: network failures, throttling and 5xx answers. */
+/**
+ * `String(thrown)` for anything code may throw, never throwing itself: a null-prototype object, or one whose
+ * toString throws, has no string of its own.
+ */
+export function describeThrown(thrown: unknown): string {
+  try {
+    return String(thrown);
+  } catch {
+    return Object.prototype.toString.call(thrown);
+  }
+}
+
 export function isRetryable(error: unknown): boolean {
   if (error instanceof NetworkError) return true;
   if (error instanceof ApiRefusedError) return error.retryable;

@@ -1,4 +1,4 @@
-import { ConnectBotError, ErrorCode, HandlerError } from '../errors.js';
+import { ConnectBotError, describeThrown, ErrorCode, HandlerError } from '../errors.js';
 import type { Context, HearsContext, KindContext, UpdateKind } from './context.js';
 
 export type NextFunction = () => Promise<void>;
@@ -22,7 +22,7 @@ export class BotError<C = Context> extends HandlerError {
   ) {
     super(
       error instanceof ConnectBotError ? error.code : ErrorCode.HandlerFailed,
-      error instanceof Error ? error.message : String(error),
+      error instanceof Error ? error.message : describeThrown(error),
       { cause: error },
     );
   }

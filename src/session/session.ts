@@ -13,7 +13,14 @@ import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
 import type { ApiCaller } from '../connect/caller.js';
 import type { AwsClients } from '../connect/clients.js';
-import { ApiRefusedError, ConnectBotError, ErrorCode, HandlerError, isRetryable } from '../errors.js';
+import {
+  ApiRefusedError,
+  ConnectBotError,
+  describeThrown,
+  ErrorCode,
+  HandlerError,
+  isRetryable,
+} from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
 import type { WireItem } from '../transport/frames.js';
 import { alignedDelay, type ScheduledTask, type Scheduler } from '../transport/scheduler.js';
@@ -33,6 +40,9 @@ import type { SessionTimings } from './timings.js';
  * of order and then lost with the socket is still found (see ChatSession.backfillStart).
  */
 export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
+
+/** At most this many recent items are kept, however many share the earliest millisecond (see remember()). */
+const RECENT_LIMIT = 4 * REORDER_ALLOWANCE;
 
 /** The events that carry a chat item. */
 type ItemEvent = 'item' | 'message' | 'typing' | 'participantJoined' | 'participantLeft' | 'event';
@@ -131,7 +141,10 @@ export interface SessionSnapshot {
   /** Secret. Store it as carefully as any credential; never log it. */
   participantToken: string;
   displayName?: string;
-  /** The last transcript item Id this participant saw; back-fill resumes after it. */
+  /**
+   * The latest transcript item (by AbsoluteTime) this participant saw; back-fill resumes after it. An item that
+   * arrives late, after a later one, does not move it back.
+   */
   cursor?: string;
   /**
    * The cursor item's AbsoluteTime. Used only when the service does not know the cursor item: then only items
@@ -139,10 +152,10 @@ export interface SessionSnapshot {
    */
   cursorTime?: string;
   /**
-   * The last few transcript items this participant accepted, oldest first, with their AbsoluteTime: the next
-   * back-fill re-reads from the earliest of them, so that an item the socket delivered out of order (or lost
-   * behind a later one) before the handover is neither repeated nor missed. Leave it out when resuming from a
-   * cursor of your own choosing: its items count as seen.
+   * The latest few transcript items (by AbsoluteTime) this participant accepted, earliest first, with their
+   * AbsoluteTime: the next back-fill re-reads from the earliest of them, so that an item the socket delivered
+   * out of order (or lost behind a later one) before the handover is neither repeated nor missed. Leave it out
+   * when resuming from a cursor of your own choosing: its items count as seen.
    */
   recent?: Array<{ id: string; time?: string }>;
 }
@@ -198,13 +211,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private cursor: string | undefined;
   private cursorTime: string | undefined;
   /**
-   * The last {@link REORDER_ALLOWANCE} transcript Ids accepted (a ring; `recentNext` is the oldest once full).
-   * A back-fill starts from the oldest of them, not from the cursor: see {@link ChatSession.backfillStart}.
+   * Of the transcript items accepted, the {@link REORDER_ALLOWANCE} latest by AbsoluteTime (more when several
+   * share the earliest time), earliest first (on a tie, the one accepted first); `recentSize` of the slots are
+   * used. A back-fill starts from the earliest of
+   * them, not from the cursor: see {@link ChatSession.backfillStart}. The cursor is always the last of them.
    */
   private recent: string[] | undefined;
-  /** The AbsoluteTime of each ring entry ('' when unknown). */
+  /** The AbsoluteTime of each entry of `recent` ('' when unknown: earliest). */
   private recentTimes: string[] | undefined;
-  private recentNext = 0;
+  private recentSize = 0;
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
   /**
@@ -259,8 +274,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // taken with; an edited cursor starts a ring of its own.
     const recent = identity.recent?.some((entry) => entry.id === identity.cursor) ? identity.recent : [];
     for (const entry of recent) {
-      this.seen.add(entry.id);
-      this.remember(entry.id, entry.time);
+      if (this.seen.add(entry.id)) this.remember(entry.id, entry.time);
     }
     if (identity.cursor) {
       this.seen.add(identity.cursor);
@@ -287,7 +301,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     return (this.socket?.isOpen ? 1 : 0) + (this.secondary?.isOpen ? 1 : 0);
   }
 
-  /** The Id of the last transcript item seen; a back-fill re-reads from a few items before it (backfillStart). */
+  /**
+   * The Id of the latest transcript item seen (by AbsoluteTime); a back-fill re-reads from a few items before
+   * it (backfillStart).
+   */
   get lastSeenId(): string | undefined {
     return this.cursor;
   }
@@ -312,14 +329,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     };
   }
 
-  /** The ring's entries, oldest accepted first. */
+  /** The entries of `recent`, earliest first. */
   private recentEntries(): Array<{ id: string; time?: string }> {
     const entries: Array<{ id: string; time?: string }> = [];
-    for (let i = 0; i < REORDER_ALLOWANCE; i++) {
-      const at = (this.recentNext + i) % REORDER_ALLOWANCE;
-      const id = this.recent?.[at];
-      const time = this.recentTimes?.[at];
-      if (id !== undefined) entries.push(time ? { id, time } : { id });
+    for (let i = 0; i < this.recentSize; i++) {
+      const time = this.recentTimes![i];
+      entries.push(time ? { id: this.recent![i]!, time } : { id: this.recent![i]! });
     }
     return entries;
   }
@@ -496,7 +511,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       const failure =
         error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.SocketFailed, String(error));
-      this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
+      if (this.isAccessDenied(failure)) this.endDenied(failure);
+      else this.end('failed', failure);
       throw failure;
     }
     this.opened();
@@ -504,11 +520,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     setImmediate(() => this.release());
   }
 
-  /** Emits the items held back during `start()`. */
+  /**
+   * Emits the items held back during `start()`, moving the cursor as each is emitted: a listener that hands the
+   * chat over (snapshot, close) must not pass on a cursor beyond items it never got.
+   */
   private release(): void {
     const held = this.held;
     this.held = undefined;
-    for (const item of held ?? []) if (!this.ended) this.emitItem(item);
+    for (const item of held ?? []) {
+      if (this.ended) return;
+      if (isTranscriptItem(item)) this.moveCursor(item);
+      this.emitItem(item);
+    }
   }
 
   /** One attempt: a URL (reused while fresh), an open subscribed socket, and a back-fill. */
@@ -665,9 +688,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.stats.duplicatesDropped++;
       return;
     }
+    if (this.held) {
+      this.held.push(item); // the cursor moves when it is emitted (release)
+      return;
+    }
     if (isTranscriptItem(item)) this.moveCursor(item);
-    if (this.held) this.held.push(item);
-    else this.emitItem(item);
+    this.emitItem(item);
   }
 
   private emitItem(item: WireItem): void {
@@ -677,6 +703,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       'item',
     );
     this.deliver('item', item);
+    if (this.ended) return; // an item listener ended the session: nothing more is emitted
     if (item.Type === 'MESSAGE') {
       this.deliver('message', item);
       return;
@@ -711,8 +738,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.callListener(event, registered, item);
       return;
     }
-    // eventemitter3 replaces the array when a listener is added or removed, so this one stays as it was.
-    for (let i = 0; i < registered.length; i++) this.callListener(event, registered[i]!, item);
+    // As in emit: a listener added meanwhile is pushed onto this array and waits for the next item (hence the
+    // length read once); a removal replaces the array, so this one keeps its listeners for this item.
+    const count = registered.length;
+    for (let i = 0; i < count && !this.ended; i++) this.callListener(event, registered[i]!, item);
   }
 
   private callListener(event: ItemEvent, listener: RegisteredListener, item: WireItem): void {
@@ -725,7 +754,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         'a listener threw',
       );
       this.reportError(
-        new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener threw: ${String(error)}`, {
+        new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener threw: ${describeThrown(error)}`, {
           cause: error,
         }),
       );
@@ -824,7 +853,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     if (this.buffer !== buffer) return;
     // The ring may still hold the unknown item: restart it from this page, which the service knows.
     this.recent = this.recentTimes = undefined;
-    this.recentNext = 0;
+    this.recentSize = 0;
     this.log.warn(
       { event: 'cursor-unknown', itemId: unknown },
       'GetTranscript does not know the cursor item',
@@ -841,37 +870,73 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.settle(items, newer < 0 ? items.length : newer);
   }
 
+  /**
+   * Records an accepted transcript item: among the latest ones (see `recent`), and as the cursor when none seen
+   * is later. ISO 8601 UTC times of one format compare as strings; an unknown time counts as earliest.
+   */
   private moveCursor(item: WireItem): void {
-    this.cursor = item.Id;
-    this.cursorTime = item.AbsoluteTime;
-    this.remember(item.Id, item.AbsoluteTime);
-  }
-
-  /** Adds a transcript Id and its AbsoluteTime to the ring of recent ones (see backfillStart). */
-  private remember(id: string, time: string | undefined): void {
-    this.recent ??= new Array<string>(REORDER_ALLOWANCE);
-    this.recentTimes ??= new Array<string>(REORDER_ALLOWANCE);
-    this.recent[this.recentNext] = id;
-    this.recentTimes[this.recentNext] = time ?? '';
-    this.recentNext = (this.recentNext + 1) % REORDER_ALLOWANCE;
+    const time = item.AbsoluteTime ?? '';
+    if (this.remember(item.Id, time)) {
+      this.cursor = item.Id;
+      this.cursorTime = item.AbsoluteTime;
+    }
   }
 
   /**
-   * Where a back-fill starts: of the last {@link REORDER_ALLOWANCE} transcript items accepted, the one earliest
-   * in the transcript, not the cursor itself. The socket may deliver items out of transcript order (protocol.md
+   * Adds a transcript Id to `recent`, in AbsoluteTime order after any of the same time. Past
+   * {@link REORDER_ALLOWANCE} entries, the earliest time's entries leave, all of one millisecond together and
+   * only while as many as the allowance remain after them: AbsoluteTime cannot order the items of one
+   * millisecond, so every accepted item at or after the earliest entry's time must stay known. Only past
+   * {@link RECENT_LIMIT} entries (that many items in a few milliseconds) do the first accepted leave regardless.
+   * Returns whether the item is now the last entry (the latest seen).
+   */
+  private remember(id: string, time = ''): boolean {
+    const ids = (this.recent ??= []);
+    const times = (this.recentTimes ??= []);
+    let size = this.recentSize;
+    let at = size;
+    while (at > 0 && times[at - 1]! > time) at--;
+    for (let i = size; i > at; i--) {
+      ids[i] = ids[i - 1]!;
+      times[i] = times[i - 1]!;
+    }
+    ids[at] = id;
+    times[at] = time;
+    size++;
+    if (size > REORDER_ALLOWANCE) {
+      let drop = 0;
+      for (;;) {
+        let group = 1;
+        while (drop + group < size && times[drop + group] === times[drop]) group++;
+        if (size - drop - group < REORDER_ALLOWANCE) break;
+        drop += group;
+      }
+      if (size - drop > RECENT_LIMIT) drop = size - RECENT_LIMIT;
+      if (drop > 0) {
+        for (let i = drop; i < size; i++) {
+          ids[i - drop] = ids[i]!;
+          times[i - drop] = times[i]!;
+        }
+        size -= drop;
+        at -= drop;
+      }
+    }
+    this.recentSize = size;
+    return at === size - 1;
+  }
+
+  /**
+   * Where a back-fill starts: of the {@link REORDER_ALLOWANCE} latest transcript items accepted (by
+   * AbsoluteTime), the earliest, not the cursor itself. The socket may deliver items out of transcript order (protocol.md
    * §6, pitfall 4): had it delivered A, then C, and dropped before B, a back-fill from C would never return B.
    * Starting a few items earlier returns B; the items in between were seen and are skipped. A resumed session
    * starts with its snapshot's ring (or its cursor); without either, the cursor.
    */
   private backfillStart(): string | undefined {
     // The entry earliest in the transcript, not the oldest accepted: an item that overtook others on the socket
-    // sits later in the transcript than they do. ISO 8601 UTC times of one format compare as strings; an
-    // unknown time counts as earliest. On a tie, the one accepted first.
-    let start: { id: string; time?: string } | undefined;
-    for (const entry of this.recentEntries()) {
-      if (!start || (entry.time ?? '') < (start.time ?? '')) start = entry;
-    }
-    return start?.id ?? this.cursor;
+    // sits later in the transcript than they do. Every accepted item later than it is in `recent`, so the pages
+    // after it hold nothing seen that `recent` does not know.
+    return (this.recentSize > 0 ? this.recent![0] : undefined) ?? this.cursor;
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
@@ -1149,7 +1214,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           error instanceof ConnectBotError
             ? error
             : new ConnectBotError(ErrorCode.SocketFailed, String(error));
-        this.end(this.isAccessDenied(failure) ? 'access-denied' : 'failed', failure);
+        if (this.isAccessDenied(failure)) this.endDenied(failure);
+        else this.end('failed', failure);
       },
     );
   }
@@ -1176,9 +1242,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         this.adoptConnection(await this.createConnection(['CONNECTION_CREDENTIALS']));
       } catch (refresh) {
         if (this.isAccessDenied(refresh as ConnectBotError)) {
-          // While leaving, a 403 is most likely our own leave whose answer was lost: we are out, as asked.
-          if (this.leaving) this.end('disconnected');
-          else this.end('access-denied', refresh as ConnectBotError);
+          this.endDenied(refresh as ConnectBotError);
           throw new ConnectBotError(
             ErrorCode.ChatEnded,
             `${operation}: the chat has ended for this participant`,
@@ -1198,7 +1262,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private setback(error: unknown, event: string, message: string): boolean {
     const failure = error as ConnectBotError;
     if (this.isAccessDenied(failure)) {
-      this.end('access-denied', failure);
+      this.endDenied(failure);
       return false;
     }
     this.log.warn({ event, err: failure }, message);
@@ -1213,6 +1277,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         `${operation}: the session has ended (${this.endReason})`,
       );
     }
+  }
+
+  /**
+   * Ends on a 403 to a fresh CreateParticipantConnection. While leaving, it is most likely our own leave whose
+   * answer was lost (or has not come yet): we are out, as asked.
+   */
+  private endDenied(failure: ConnectBotError): void {
+    if (this.leaving) this.end('disconnected');
+    else this.end('access-denied', failure);
   }
 
   private isAccessDenied(error: ConnectBotError): boolean {

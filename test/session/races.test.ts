@@ -1,35 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, type RateLimiter, Scheduler } from '../../src/index.js';
-import { joinedChat, onThrottled, record, setup } from '../support/harness.js';
+import { ErrorCode, Scheduler } from '../../src/index.js';
+import { callGate, joinedChat, onThrottled, record, setup } from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 /**
  * Failures that land in the middle of a back-fill: each one is placed there by a throttled GetTranscript (the
  * emulator's 429), whose retry delay is the window in which the test drops the sockets.
  */
-
-/**
- * A rate limiter that holds the next GetTranscript calls it is told to until the test releases them, oldest
- * first: a back-fill paused at a chosen point, with no timing involved.
- */
-function transcriptGate() {
-  const waiting: Array<() => void> = [];
-  let holds = 0;
-  const limiter: RateLimiter = {
-    async acquire(operation) {
-      if (operation !== 'GetTranscript' || holds === 0) return;
-      holds--;
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    throttled() {},
-  };
-  return {
-    limiter,
-    holdNext: () => holds++,
-    held: () => waiting.length,
-    releaseOldest: () => waiting.shift()?.(),
-  };
-}
 
 describe('ChatSession races with the back-fill', () => {
   it('a drop during the join back-fill: join resolves open with a live socket, and stays open', async () => {
@@ -117,7 +94,7 @@ describe('ChatSession races with the back-fill', () => {
   });
 
   it('a rotation overtaken by a recovery stays stale while a later rotation runs: that one alone switches', async () => {
-    const gate = transcriptGate();
+    const gate = callGate();
     const { emulator, client } = await setup({
       // Rotations fall due about 500 ms after each new connection.
       emulator: { timings: { connectionExpiryMs: 1500 } },
@@ -131,20 +108,20 @@ describe('ChatSession races with the back-fill', () => {
     session.on('rotated', () => rotated++);
 
     // The first rotation is held in its back-fill; the old socket drops, and the recovery (not held) opens.
-    gate.holdNext();
+    gate.holdNext('GetTranscript');
     await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
-    await waitUntil(() => gate.held() === 1, "the first rotation's back-fill held");
+    await waitUntil(() => gate.held('GetTranscript') === 1, "the first rotation's back-fill held");
     emulator.faults.dropSockets(bot, 'abrupt');
     await nextEvent(session, 'state', (state) => state === 'open', 5000);
     // The next rotation is held in its back-fill too.
-    gate.holdNext();
+    gate.holdNext('GetTranscript');
     await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
-    await waitUntil(() => gate.held() === 2, "the second rotation's back-fill held");
+    await waitUntil(() => gate.held('GetTranscript') === 2, "the second rotation's back-fill held");
     emulator.say(chat.contactId, 'during the second rotation');
 
     // The first rotation goes on while the state is 'rotating' again, but it is not the current rotation.
     const firstPage = nextEvent(client, 'apiCall', (call) => call.operation === 'GetTranscript', 5000);
-    gate.releaseOldest();
+    gate.release('GetTranscript');
     await firstPage;
     await new Promise((resolve) => setImmediate(resolve));
     expect(rotated).toBe(0);
@@ -152,7 +129,7 @@ describe('ChatSession races with the back-fill', () => {
     expect(errors).toEqual([]);
 
     const switched = nextEvent(session, 'rotated', () => true, 5000);
-    gate.releaseOldest();
+    gate.release('GetTranscript');
     await switched;
     await recorder.receivedExactlyOnce(['during the second rotation']);
     expect(rotated).toBe(1);
@@ -162,7 +139,7 @@ describe('ChatSession races with the back-fill', () => {
   });
 
   it('a rotation whose back-fill fails reconnects, and the live items that back-fill held are not lost', async () => {
-    const gate = transcriptGate();
+    const gate = callGate();
     const { emulator, client } = await setup({
       // The first rotation is due ~1.5 s after the socket opened; the old socket stays valid for 5 s.
       emulator: { timings: { connectionExpiryMs: 5000 } },
@@ -176,9 +153,9 @@ describe('ChatSession races with the back-fill', () => {
     const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
 
     // The rotation's back-fill is held while a customer message arrives on both sockets.
-    gate.holdNext();
+    gate.holdNext('GetTranscript');
     await nextEvent(session, 'state', (state) => state === 'rotating', 5000);
-    await waitUntil(() => gate.held() === 1, "the rotation's back-fill held");
+    await waitUntil(() => gate.held('GetTranscript') === 1, "the rotation's back-fill held");
     emulator.say(chat.contactId, 'during the failed rotation');
     // The message waits in the back-fill's buffer (private, read only to place the failure after it).
     const internals = session as unknown as { buffer?: unknown[] };
@@ -191,7 +168,7 @@ describe('ChatSession races with the back-fill', () => {
     // The back-fill then fails (its attempt and its one retry), with the old socket still open.
     emulator.faults.failNext('GetTranscript', { count: 2, status: 500, participant: bot });
     const reconnecting = nextEvent(session, 'reconnecting', () => true, 5000);
-    gate.releaseOldest();
+    gate.release('GetTranscript');
     expect(await reconnecting).toEqual(['rotation-failed']);
     await nextEvent(session, 'state', (state) => state === 'open', 5000);
     const after = ['after 1', 'after 2', 'after 3'];
@@ -240,5 +217,44 @@ describe('ChatSession races with the back-fill', () => {
     expect(scheduler.size).toBe(0); // no token refresh, no socket open timeout
     expect(emulator.gateway.opened.get(session.participantId)).toBe(socketsOpened);
     expect(emulator.sockets(bot)).toHaveLength(0);
+  });
+});
+
+describe('disconnect() racing with a recovery', () => {
+  it('a leave that commits while a recovery reconnects ends the session as disconnected, not access-denied', async () => {
+    const g = callGate();
+    const { emulator, client } = await setup({
+      // The URL is never reused: the recovery must call CreateParticipantConnection.
+      client: { rateLimiter: g.limiter, timings: { urlMaxAgeMs: 1 } },
+    });
+    const { chat, session } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+
+    // The recovery's CreateParticipantConnection is held at the limiter.
+    g.holdNext('CreateParticipantConnection');
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await waitUntil(() => g.held('CreateParticipantConnection') === 1, 'the recovery call held', 5000);
+
+    // The leave takes effect but its answer is lost; its retry is held.
+    emulator.faults.failNext('DisconnectParticipant', { status: 500, afterCommit: true, participant: bot });
+    g.holdNext('DisconnectParticipant'); // the first attempt
+    g.holdNext('DisconnectParticipant'); // the retry
+    const leaving = session.disconnect();
+    await waitUntil(() => g.held('DisconnectParticipant') === 1, 'the leave held', 5000);
+    g.release('DisconnectParticipant');
+    await waitUntil(() => g.held('DisconnectParticipant') === 1, 'the leave retry held', 5000);
+    const me = emulator
+      .contact(chat.contactId)
+      .participants.find((p) => p.participantId === session.participantId);
+    expect(me?.state).toBe('left'); // we are out, as asked
+
+    // The recovery now meets the 403 our own leave causes.
+    const ended = nextEvent(session, 'ended', () => true, 5000);
+    g.release('CreateParticipantConnection');
+    const [reason, error] = await ended;
+    g.release('DisconnectParticipant');
+    await leaving; // resolves: the leave worked
+    expect(emulator.outcome(chat.contactId).wait).toMatchObject({ result: 'BotParticipantDisconnected' });
+    expect({ reason, code: error?.code }).toEqual({ reason: 'disconnected', code: undefined });
   });
 });

@@ -6,6 +6,7 @@ import {
   type ChatItem,
   type ChatSession,
   ContentType,
+  type RateLimiter,
 } from '../../src/index.js';
 import { dummyCredentials, sdkClients } from './sdk.js';
 import { nextEvent, waitUntil } from './wait.js';
@@ -160,3 +161,31 @@ export async function handOver(client: ChatClient, session: ChatSession) {
 }
 
 export { ContentType, sdkClients, TestSocket };
+
+/**
+ * A rate limiter that holds the next calls of the operations it is told to until the test releases them, oldest
+ * first: an API call paused at a chosen point, with no timing involved.
+ */
+export function callGate() {
+  const waiting: Array<{ operation: string; release: () => void }> = [];
+  const holds = new Map<string, number>();
+  const limiter: RateLimiter = {
+    async acquire(operation) {
+      const count = holds.get(operation) ?? 0;
+      if (count === 0) return;
+      holds.set(operation, count - 1);
+      await new Promise<void>((release) => waiting.push({ operation, release }));
+    },
+    throttled() {},
+  };
+  return {
+    limiter,
+    holdNext: (operation: string) => holds.set(operation, (holds.get(operation) ?? 0) + 1),
+    held: (operation: string) => waiting.filter((w) => w.operation === operation).length,
+    /** Lets the oldest held call of `operation` go on. */
+    release: (operation: string) => {
+      const index = waiting.findIndex((w) => w.operation === operation);
+      if (index >= 0) waiting.splice(index, 1)[0]!.release();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import { EventEmitter } from 'eventemitter3';
+import { describe, expect, it } from 'vitest';
+import { type ChatItem, ErrorCode } from '../../src/index.js';
+import { dropAndReopen, handOver, joinedChat, onThrottled, record, setup } from '../support/harness.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
+
+describe('item listeners, as with emit', () => {
+  it('reference: eventemitter3 emit does not call a listener added while the event is being emitted', () => {
+    const emitter = new EventEmitter<{ message: [string] }>();
+    const got: string[] = [];
+    emitter.on('message', (text) => {
+      if (text === 'question') emitter.once('message', (next) => got.push(next));
+    });
+    emitter.on('message', () => {});
+    emitter.emit('message', 'question');
+    emitter.emit('message', 'answer');
+    expect(got).toEqual(['answer']);
+  });
+
+  it('a once-listener added by a message listener (with 2+ listeners) must get the NEXT message, not the current one', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const answers: string[] = [];
+    // A typical "ask, then wait for the reply" bot: the waiter is registered while the question is delivered.
+    session.on('message', (item) => {
+      if (item.Content === 'order status?')
+        session.once('message', (next) => answers.push(next.Content ?? ''));
+    });
+    session.on('message', () => {}); // any second listener (e.g. a logger) makes _events an array
+    emulator.say(chat.contactId, 'order status?');
+    emulator.say(chat.contactId, '12345');
+    await recorder.waitForMessages(2);
+    expect(answers).toEqual(['12345']);
+  });
+});
+
+describe('a listener that throws something String() cannot convert', () => {
+  it('is a CB_HANDLER_FAILED error event; later listeners still get the item and the session stays open', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const failures: string[] = [];
+    session.on('error', (error) => failures.push(error.code));
+    session.on('message', (item) => {
+      // e.g. a plain error record built with Object.create(null)
+      if (item.Content === 'missed') throw Object.assign(Object.create(null), { reason: 'bad' });
+    });
+    const later: string[] = [];
+    session.on('message', (item) => later.push(item.Content ?? ''));
+    // Delivered by the reconnect's back-fill (a live push would make this an uncaught exception in the socket).
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const reopened = nextEvent(session, 'state', (state) => state === 'open' || state === 'ended', 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'missed');
+    await reopened;
+    await recorder.waitForMessages(1);
+    expect(session.endedBecause).toBeUndefined();
+    expect(later).toEqual(['missed']);
+    expect(failures).toEqual([ErrorCode.HandlerFailed]);
+  });
+});
+
+describe('a listener that ends the session during delivery', () => {
+  it('no typed event (message) is delivered after the session ended in an item listener', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    const log: string[] = [];
+    session.on('item', (item) => {
+      if (item.Content === 'bye') session.close();
+    });
+    session.on('ended', (reason) => log.push(`ended ${reason}`));
+    session.on('message', (item) => log.push(`message ${item.Content} (state ${session.state})`));
+    const ended = nextEvent(session, 'ended', () => true, 5000);
+    emulator.say(chat.contactId, 'bye');
+    await ended;
+    await new Promise((resolve) => setImmediate(resolve)); // deliver() is synchronous: it is done by now
+    expect(log).toEqual(['ended closed']);
+  });
+
+  it('reference: a hand-over from a listener during a back-fill loses nothing (live/back-fill path)', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    let snapshot: ReturnType<typeof session.snapshot> | undefined;
+    const first: string[] = [];
+    session.on('message', (item) => {
+      first.push(item.Content ?? '');
+      if (item.Content === 'one') {
+        snapshot = session.snapshot();
+        session.close();
+      }
+    });
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const ended = nextEvent(session, 'ended', () => true, 5000);
+    emulator.faults.dropSockets(bot, 'abrupt');
+    emulator.say(chat.contactId, 'one');
+    emulator.say(chat.contactId, 'two');
+    await ended;
+    const resumed = await client.resume(snapshot!);
+    const recorder = record(resumed);
+    await recorder.waitForMessages(1, 5000);
+    expect([...first, ...recorder.customerMessages()]).toEqual(['one', 'two']);
+  });
+
+  it('a hand-over from a listener while the join releases its held items loses nothing', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    // 'one' and 'two' arrive during the join's back-fill: they are held until the caller attached listeners.
+    emulator.faults.failNext('GetTranscript', { status: 429 });
+    onThrottled(client, 'GetTranscript', () => {
+      emulator.say(chat.contactId, 'one');
+      emulator.say(chat.contactId, 'two');
+    });
+    const session = await client.join({
+      instanceId: emulator.instanceId,
+      contactId: chat.contactId,
+      displayName: 'Bot',
+    });
+    let snapshot: ReturnType<typeof session.snapshot> | undefined;
+    const first: string[] = [];
+    session.on('message', (item) => {
+      first.push(item.Content ?? '');
+      if (item.Content === 'one') {
+        snapshot = session.snapshot(); // e.g. hand the chat to another host
+        session.close();
+      }
+    });
+    await nextEvent(session, 'ended', () => true, 5000);
+    expect(first).toEqual(['one']);
+    const resumed = await client.resume(snapshot!);
+    const recorder = record(resumed);
+    emulator.say(chat.contactId, 'three');
+    await recorder.waitForMessages(1, 5000);
+    await waitUntil(() => recorder.customerMessages().includes('three'), "'three'", 5000);
+    // The snapshot's cursor must not be past 'two', which this host never delivered.
+    expect([...first, ...recorder.customerMessages()]).toEqual(['one', 'two', 'three']);
+  });
+});
+
+describe('the back-fill ring after out-of-order delivery followed by more items', () => {
+  /** Transcript: first, A, B, D1..D7. The socket delivers first, B, A, D1..D7 (B overtook A). */
+  async function overtakenThenSeven() {
+    const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    emulator.say(chat.contactId, 'first');
+    await recorder.waitForMessages(1);
+    emulator.faults.pushes({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { reorder: 1 });
+    emulator.say(chat.contactId, 'A');
+    emulator.say(chat.contactId, 'B');
+    await recorder.waitForMessages(3);
+    expect(recorder.customerMessages()).toEqual(['first', 'B', 'A']);
+    const more = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7'];
+    for (const text of more) emulator.say(chat.contactId, text);
+    await recorder.waitForMessages(10);
+    // B is after A in the transcript: whichever of them the back-fill starts from, B must be known as seen.
+    return { emulator, client, chat, session, recorder, more };
+  }
+
+  it('a resumed session does not deliver B again', async () => {
+    const { emulator, client, chat, session, recorder, more } = await overtakenThenSeven();
+    const { recorder: resumedRecorder } = await handOver(client, session);
+    emulator.say(chat.contactId, 'after');
+    await waitUntil(() => resumedRecorder.customerMessages().includes('after'), "'after'", 5000);
+    const all = [...recorder.customerMessages(), ...resumedRecorder.customerMessages()];
+    expect(all).toEqual(['first', 'B', 'A', ...more, 'after']);
+  });
+
+  it('the same session, once receipts pushed B out of the dedupe window, does not deliver B again', async () => {
+    const { emulator, chat, session, recorder, more } = await overtakenThenSeven();
+    const b = recorder.items.find((i) => i.Content === 'B')!;
+    const receipts: ChatItem[] = [];
+    session.on('event', (item) => receipts.push(item));
+    for (let round = 0; round < 8; round++) {
+      await session.sendEvent('delivered', { messageId: b.Id });
+      await session.sendEvent('read', { messageId: b.Id });
+    }
+    await waitUntil(() => receipts.length >= 16, '16 receipts echoed', 5000);
+    await dropAndReopen(emulator, session);
+    emulator.say(chat.contactId, 'after');
+    await waitUntil(() => recorder.customerMessages().includes('after'), "'after'", 5000);
+    expect(recorder.customerMessages()).toEqual(['first', 'B', 'A', ...more, 'after']);
+  });
+});

@@ -181,6 +181,8 @@ export class LatencyRecorder {
   private sampled = 0;
   private firstAt = 0;
   private lastAt = 0;
+  private target = Number.POSITIVE_INFINITY;
+  private onTarget: (() => void) | undefined;
 
   reset(expected: number): void {
     this.samples = new Float64Array(Math.max(1, expected));
@@ -192,6 +194,25 @@ export class LatencyRecorder {
 
   get received(): number {
     return this.count;
+  }
+
+  /** Resolves once `count` messages have arrived since the last reset (at once if they have). */
+  reached(count: number, timeoutMs: number): Promise<void> {
+    if (this.count >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.onTarget = undefined;
+        this.target = Number.POSITIVE_INFINITY;
+        reject(new Error(`${this.count} of ${count} messages arrived in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.target = count;
+      this.onTarget = () => {
+        clearTimeout(timer);
+        this.onTarget = undefined;
+        this.target = Number.POSITIVE_INFINITY;
+        resolve();
+      };
+    });
   }
 
   /** Call at the moment the message "event" happens, with the message content. */
@@ -207,7 +228,7 @@ export class LatencyRecorder {
   arrived(now = performance.timeOrigin + performance.now()): void {
     if (this.count === 0) this.firstAt = now;
     this.lastAt = now;
-    this.count++;
+    if (++this.count === this.target) this.onTarget?.();
   }
 
   summary(): Omit<LoadResult, keyof CpuSample | 'gc'> {
@@ -274,6 +295,9 @@ export function heldChatsApi<T>(holder: Holder<T>) {
       load = { cpu: process.cpuUsage(), started: performance.now() };
     },
     loadProgress: () => recorder.received,
+    /** Resolves once `count` load messages have arrived: one call instead of polling loadProgress. */
+    loadReached: ({ count, timeoutMs }: { count: number; timeoutMs: number }) =>
+      recorder.reached(count, timeoutMs),
     loadEnd: (): LoadResult => {
       if (!load) throw new Error('loadBegin first');
       const used = process.cpuUsage(load.cpu);

@@ -79,6 +79,18 @@ function hookExit(): void {
   }
 }
 
+export interface ChildOptions {
+  /**
+   * A program that runs Node, and its arguments before Node's own (`['valgrind', '--tool=callgrind']`): the child
+   * is `wrapper[0] ...wrapper[1..] node --expose-gc script args`. The IPC channel's descriptor passes through.
+   */
+  wrapper?: string[];
+  /** Node/V8 flags for this child, before BENCH_NODE_FLAGS. */
+  nodeArgs?: string[];
+  /** How long the child may take to start serving; 30 s unless set. */
+  readyMs?: number;
+}
+
 /**
  * Parent side: a child process running the JavaScript file `script` with `--expose-gc`, and typed calls into the
  * {@link Api} it serves. Every call has a timeout; a child that dies fails every pending call.
@@ -94,20 +106,29 @@ export class Child<A extends Api> {
     readonly name: string,
     script: string,
     args: string[] = [],
+    options: ChildOptions = {},
   ) {
     hookExit();
+    const nodeArgs = [
+      '--expose-gc',
+      ...(options.nodeArgs ?? []),
+      ...(name !== 'emulator' ? (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) : []),
+    ];
+    const readyMs = options.readyMs ?? 30_000;
     this.process = fork(script, args, {
       // BENCH_NODE_FLAGS: extra Node/V8 flags for the chat-holding children (profiling, e.g. --trace-gc-nvp).
-      execArgv: [
-        '--expose-gc',
-        ...(name !== 'emulator' ? (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) : []),
-      ],
+      ...(options.wrapper
+        ? {
+            execPath: options.wrapper[0],
+            execArgv: [...options.wrapper.slice(1), process.execPath, ...nodeArgs],
+          }
+        : { execArgv: nodeArgs }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     live.add(this.process);
     this.ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name}: not ready after 30 s`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${readyMs} ms`)), readyMs);
       this.process.once('message', (message: Ready) => {
         clearTimeout(timer);
         resolve(message);

@@ -891,8 +891,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * Returns whether the item is now the last entry (the latest seen).
    */
   private remember(id: string, time = ''): boolean {
-    const ids = (this.recent ??= []);
-    const times = (this.recentTimes ??= []);
+    this.recent ??= [];
+    this.recentTimes ??= [];
+    const ids = this.recent;
+    const times = this.recentTimes;
     let size = this.recentSize;
     let at = size;
     while (at > 0 && times[at - 1]! > time) at--;

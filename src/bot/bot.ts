@@ -96,7 +96,9 @@ export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
       return undefined;
     } catch (error) {
       const failure = new BotError(error, ctx);
-      await this.report(failure);
+      // An abandoned handler (timed out) was reported when it was abandoned; what it throws after is its refused
+      // late actions, not news.
+      if (!ctx.isRevoked) await this.report(failure);
       return failure;
     }
   }

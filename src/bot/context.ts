@@ -149,6 +149,11 @@ export class Context<S = Record<string, unknown>> {
     this.revoked = reason;
   }
 
+  /** @internal True once {@link Context.revoke} was called: the handler was abandoned and already reported. */
+  get isRevoked(): boolean {
+    return this.revoked !== undefined;
+  }
+
   private check(action: string): void {
     if (this.revoked) {
       throw new ConnectBotError(this.revoked.code, `${action} refused: ${this.revoked.message}`, {

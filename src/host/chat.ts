@@ -76,7 +76,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   private readonly log: Logger;
   /** Set once the bot handed off or ended the chat. */
   outcome: 'handoff' | 'ended' | undefined;
-  readonly stats = { handled: 0, repliesSent: 0, timeouts: 0, dropped: 0, errors: 0 };
+  /**
+   * `skipped`: updates still queued when the chat ended or the bot handed it off or ended it, not given to the
+   * bot (their replies could only fail, and their actions would undo the handoff's).
+   */
+  readonly stats = { handled: 0, skipped: 0, repliesSent: 0, timeouts: 0, dropped: 0, errors: 0 };
 
   constructor(
     readonly session: ChatSession,
@@ -134,6 +138,13 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   }
 
   private onEnded(reason: EndReason): void {
+    if (reason === 'closed') {
+      // Released locally (e.g. kept at shutdown for another host to resume): the chat goes on, so the end hook,
+      // the bot's cleanup, is not this host's to run.
+      this.log.info({ event: 'released' }, 'chat released by the host; the bot stays in it');
+      if (this.idle) this.options.onIdle(this);
+      return;
+    }
     this.log.info({ event: 'end', reason }, 'chat ended for the bot');
     this.enqueue({ kind: 'end' }, true);
   }
@@ -172,6 +183,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   private async runEntry(entry: Entry): Promise<void> {
     if (entry.item && this.processed.has(entry.item.Id)) return;
+    if (entry.item && (this.session.ended || this.outcome)) {
+      this.processed.add(entry.item.Id);
+      this.stats.skipped++;
+      return;
+    }
     const ctx = this.context(entry);
     const started = performance.now();
     let timedOutAlready = false;

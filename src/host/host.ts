@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { ConnectBotError, ErrorCode } from '../errors.js';
+import { ConnectBotError, describeThrown, ErrorCode, HandlerError } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/log-types.js';
 import type { ChatClient } from '../session/client.js';
 import type { ChatItem } from '../session/items.js';
@@ -243,7 +243,18 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     );
     try {
       const session = await Promise.race([joining, timeout]);
-      const chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
+      let chat: HeldChat;
+      try {
+        chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
+      } catch (error) {
+        // The bot could not start (its sessionDefaults threw): no one would run the chat, so the bot leaves it.
+        await session.disconnect().catch(() => session.close());
+        throw new HandlerError(
+          ErrorCode.HandlerFailed,
+          `bot ${bot.name} could not start in the chat: ${describeThrown(error)}`,
+          { cause: error },
+        );
+      }
       this.chats.set(request.contactId, chat);
       session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
       chat.start();
@@ -317,7 +328,15 @@ export class BotHost extends EventEmitter<BotHostEvents> {
             session.close();
             return;
           }
-          if (mode === 'handoff') await session.setAttributes(this.options.handoffAttributes);
+          if (mode === 'handoff') {
+            // Without its attributes the flow still gets the chat back; a bot left in it would hold it up.
+            await session.setAttributes(this.options.handoffAttributes).catch((error: unknown) =>
+              this.log.warn(
+                { event: 'shutdown-attributes-failed', contactId: chat.contactId, err: error },
+                'could not set the handoff attributes; leaving anyway',
+              ),
+            );
+          }
           await session.disconnect();
         } catch (error) {
           this.log.warn(

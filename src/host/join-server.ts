@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
+import { REDACTED, scrubText } from '../observability/logger.js';
 import type { BotHost } from './host.js';
 import { readBody, sendJson } from './http.js';
 import { parseJoinRequest } from './join-request.js';
@@ -22,18 +23,53 @@ export interface JoinServerOptions {
   logger?: Logger;
 }
 
-const STATUS: Partial<Record<string, number>> = {
+/**
+ * The answer to each coded error a join can produce. 4xx: the request is wrong, or (409) the chat is over, so
+ * the flow should not retry; 502: an upstream failure (the Connect API, the network, the chat websocket, the
+ * connection's credentials), worth a retry; 503: the host refuses joins; 504: the join ran out of time. Any
+ * other coded error is 502 too ({@link UNMAPPED_STATUS}); 500 is kept for a genuine bug, anything thrown that
+ * is not a ConnectBotError.
+ */
+const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BadJoinRequest]: 400,
   [ErrorCode.UnknownBot]: 400,
   [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.ChatEnded]: 409,
+  // The session ended while opening: the chat ended (or the bot was removed) during the join.
+  [ErrorCode.SessionEnded]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.ApiRefused]: 502,
+  [ErrorCode.Network]: 502,
+  [ErrorCode.SocketFailed]: 502,
+  [ErrorCode.SubscribeFailed]: 502,
+  [ErrorCode.InvalidExpiry]: 502,
   [ErrorCode.NotAccepting]: 503,
   [ErrorCode.JoinTimeout]: 504,
   [ErrorCode.JoinWindowMissed]: 504,
-  [ErrorCode.ApiRefused]: 502,
-  [ErrorCode.Network]: 502,
-  [ErrorCode.ChatEnded]: 409,
 };
+
+/** Status of a coded error the table does not name. */
+const UNMAPPED_STATUS = 502;
+
+/** The code the flow sees, where it differs from the thrown one: a session that ended mid-join is a chat that ended. */
+const ANSWERED_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
+  [ErrorCode.SessionEnded]: ErrorCode.ChatEnded,
+};
+
+/** Any websocket URL, whole: the flow has no use for one, and its query carries the connection's token. */
+const WEBSOCKET_URL = /wss?:\/\/[^\s"'<>]+/gi;
+
+/** The error answer for what a join threw; its message is scrubbed of websocket URLs and tokens. */
+function errorAnswer(error: unknown): { status: number; code: string; message: string } {
+  if (!(error instanceof ConnectBotError)) {
+    return { status: 500, code: 'INTERNAL_ERROR', message: 'internal error' };
+  }
+  return {
+    status: STATUS[error.code] ?? UNMAPPED_STATUS,
+    code: ANSWERED_CODE[error.code] ?? error.code,
+    message: scrubText(error.message).replace(WEBSOCKET_URL, REDACTED),
+  };
+}
 
 /** Compares secrets in constant time, whatever their lengths. */
 function sameSecret(given: string, expected: string): boolean {
@@ -119,12 +155,10 @@ export class JoinServer {
         'join answered',
       );
     } catch (error) {
-      const failure =
-        error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.ApiRefused, String(error));
-      const status = STATUS[failure.code] ?? 500;
+      const { status, code, message } = errorAnswer(error);
       if (status >= 500)
-        this.options.logger?.warn({ event: 'join-request-failed', err: failure }, 'join failed');
-      sendJson(res, status, { status: 'error', code: failure.code, message: failure.message });
+        this.options.logger?.warn({ event: 'join-request-failed', err: error }, 'join failed');
+      sendJson(res, status, { status: 'error', code, message });
     }
   }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { defineBot } from '../../src/index.js';
+import { ConnectBotError, ErrorCode, type ErrorCode as ErrorCodeValue } from '../../src/errors.js';
+import type { BotHost } from '../../src/host/host.js';
+import { defineBot, JoinServer } from '../../src/index.js';
 import { hostSetup, SECRET } from '../support/host-harness.js';
 
 const echo = defineBot({
@@ -19,6 +21,27 @@ async function post(
     body,
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Answers of a join endpoint whose host's join throws each given value in turn. */
+async function answersFor(thrown: unknown[]) {
+  let next = 0;
+  const host = {
+    join: async () => {
+      throw thrown[next++];
+    },
+  } as unknown as BotHost;
+  const server = new JoinServer(host, { port: 0, secret: SECRET });
+  const url = await server.listen();
+  try {
+    const answers = [];
+    for (const _ of thrown) {
+      answers.push(await post(url, JSON.stringify({ instanceId: 'i-1', contactId: 'c-1' })));
+    }
+    return answers;
+  } finally {
+    await server.close();
+  }
 }
 
 describe('POST /join', () => {
@@ -137,5 +160,77 @@ describe('POST /join', () => {
       JSON.stringify({ instanceId: emulator.instanceId, contactId: other.contactId }),
     );
     expect(draining).toMatchObject({ status: 503, body: { code: 'CB_NOT_ACCEPTING' } });
+  });
+
+  it('answers 502 CB_SUBSCRIBE_FAILED when the websocket never acknowledges aws/subscribe', async () => {
+    const setup = await hostSetup({
+      bots: [echo],
+      client: { timings: { subscribeAckTimeoutMs: 50, subscribeResends: 1 } },
+    });
+    setup.emulator.setFlow(undefined);
+    const chat = setup.emulator.startChat();
+    setup.emulator.faults.subscribeAcks(undefined, { drop: 1000 });
+    const answer = await post(
+      setup.joinUrl,
+      JSON.stringify({ instanceId: setup.emulator.instanceId, contactId: chat.contactId }),
+    );
+    expect(answer).toMatchObject({ status: 502, body: { status: 'error', code: 'CB_SUBSCRIBE_FAILED' } });
+  });
+
+  it('answers 409 CB_CHAT_ENDED when the chat ends while the bot is joining', async () => {
+    const setup = await hostSetup({ bots: [echo] });
+    setup.emulator.setFlow(undefined);
+    const chat = setup.emulator.startChat();
+    // The join's first back-fill gets a 500 (retried); the customer leaves at that moment.
+    setup.emulator.faults.failNext('GetTranscript', { count: 1, status: 500 });
+    const onCall = (call: { operation: string; outcome: string }) => {
+      if (call.operation !== 'GetTranscript' || call.outcome !== 'refused') return;
+      setup.client.off('apiCall', onCall);
+      setup.emulator.endChat(chat.contactId, 'customer');
+    };
+    setup.client.on('apiCall', onCall);
+    const answer = await post(
+      setup.joinUrl,
+      JSON.stringify({ instanceId: setup.emulator.instanceId, contactId: chat.contactId }),
+    );
+    expect(answer).toMatchObject({ status: 409, body: { status: 'error', code: 'CB_CHAT_ENDED' } });
+  });
+
+  it('answers 502 for socket, subscribe, expiry and unmapped coded failures, 500 only for an uncoded throw', async () => {
+    const codes: ErrorCodeValue[] = [
+      ErrorCode.SocketFailed,
+      ErrorCode.SubscribeFailed,
+      ErrorCode.InvalidExpiry,
+      ErrorCode.CursorUnknown,
+      ErrorCode.SessionEnded,
+    ];
+    const answers = await answersFor([
+      ...codes.map((code) => new ConnectBotError(code, 'it failed')),
+      new TypeError('x is undefined'),
+    ]);
+    expect(answers.map(({ status, body }) => [status, body.status, body.code])).toEqual([
+      [502, 'error', 'CB_SOCKET_FAILED'],
+      [502, 'error', 'CB_SUBSCRIBE_FAILED'],
+      [502, 'error', 'CB_INVALID_EXPIRY'],
+      [502, 'error', 'CB_CURSOR_UNKNOWN'],
+      [409, 'error', 'CB_CHAT_ENDED'],
+      [500, 'error', 'INTERNAL_ERROR'],
+    ]);
+    expect(answers[5]?.body.message).not.toContain('x is undefined');
+  });
+
+  it('keeps websocket URLs and tokens out of the error message', async () => {
+    const [answer] = await answersFor([
+      new ConnectBotError(
+        ErrorCode.SocketFailed,
+        'could not open wss://edge.example.com/connect?AuthToken=TOKEN-1 (Bearer TOKEN-2, x-amz-bearer: TOKEN-3)',
+      ),
+    ]);
+    expect(answer?.status).toBe(502);
+    const message = String(answer?.body.message);
+    expect(message).toContain('could not open');
+    for (const leak of ['TOKEN-1', 'TOKEN-2', 'TOKEN-3', 'wss://', 'edge.example.com']) {
+      expect(message).not.toContain(leak);
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { z } from 'zod';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
 
 /**
- * Environment variables and the config keys they set. Values that look like numbers or booleans are read
- * as such; the schema reports anything else.
+ * Environment variables and the config keys they set. A value is read as the type the schema expects for its
+ * key: a number for number keys, `true`/`false` for boolean keys, the text unchanged for everything else
+ * (so a secret made of digits stays a string). The schema reports anything that does not fit.
  */
 export const ENVIRONMENT_VARIABLES: Readonly<Record<string, string>> = {
   CONNECT_BOT_REGION: 'aws.region',
@@ -73,6 +75,29 @@ async function readLayer(path: string, required: boolean, problems: string[]): P
   }
 }
 
+/** The schema's type for a dotted config key, seen through defaults, prefaults and optionals. */
+function schemaType(key: string): string | undefined {
+  let schema: z.ZodType | undefined = configSchema;
+  const parts = key.split('.');
+  for (let i = 0; ; i++) {
+    while (schema && 'innerType' in schema.def) schema = schema.def.innerType as z.ZodType;
+    if (!schema || i === parts.length) return schema?.def.type;
+    schema = schema.def.type === 'object' ? (schema as z.ZodObject).shape[parts[i]!] : undefined;
+  }
+}
+
+/** Converts an environment value to the type its key expects; a value that does not fit is left as text. */
+function envValue(key: string, raw: string): unknown {
+  switch (schemaType(key)) {
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
+    default:
+      return raw;
+  }
+}
+
 function envLayer(env: Record<string, string | undefined>): Tree {
   let tree: Tree = {};
   // AWS_REGION is a fallback: CONNECT_BOT_REGION wins when both are set.
@@ -82,14 +107,9 @@ function envLayer(env: Record<string, string | undefined>): Tree {
   for (const name of names) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    const value: unknown = /^-?\d+$/.test(raw)
-      ? Number(raw)
-      : raw === 'true'
-        ? true
-        : raw === 'false'
-          ? false
-          : raw;
-    const path = ENVIRONMENT_VARIABLES[name]!.split('.');
+    const configKey = ENVIRONMENT_VARIABLES[name]!;
+    const value = envValue(configKey, raw);
+    const path = configKey.split('.');
     const leaf: Tree = { [path.at(-1)!]: value };
     const layer = path.slice(0, -1).reduceRight<Tree>((child, key) => ({ [key]: child }), leaf);
     tree = merge(tree, layer);

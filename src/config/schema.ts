@@ -1,8 +1,36 @@
 import { z } from 'zod';
+import { DEFAULT_QUOTAS } from '../connect/quotas.js';
 import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
 
+/** Largest delay Node's timers honour; beyond it they fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** The buckets `quotas.rates` may override. */
+export const QUOTA_BUCKETS: readonly string[] = Object.keys(DEFAULT_QUOTAS);
+
 const positiveInt = z.number().int().positive();
-const rate = z.object({ rate: z.number().positive(), burst: z.number().positive() }).strict();
+/** A duration in milliseconds, within the range of Node's timers. */
+const ms = positiveInt.max(
+  MAX_TIMER_MS,
+  `must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest Node timer)`,
+);
+const rate = z
+  .object({
+    rate: z.number().positive(),
+    burst: z.number().min(1, 'must be at least 1 (a bucket holding less than one token never grants a call)'),
+  })
+  .strict();
+const rates = z.record(z.string(), rate).superRefine((value, ctx) => {
+  for (const name of Object.keys(value)) {
+    if (!QUOTA_BUCKETS.includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        input: value[name],
+        message: `unknown quota bucket; use one of ${QUOTA_BUCKETS.join(', ')}`,
+      });
+    }
+  }
+});
 
 /**
  * The configuration of `connect-bot start`. Every key is documented in the README ("Configuration"); layers
@@ -17,8 +45,8 @@ export const configSchema = z
         region: z.string().min(1).default('us-east-1'),
         /** Endpoint override for both Connect services (the local emulator). Unset: real AWS. */
         endpoint: z.url().optional(),
-        requestTimeoutMs: positiveInt.default(10_000),
-        connectionTimeoutMs: positiveInt.default(3000),
+        requestTimeoutMs: ms.default(10_000),
+        connectionTimeoutMs: ms.default(3000),
         maxSockets: positiveInt.default(50),
         /** Retries of throttled, 5xx and network-failed calls. */
         retries: z.number().int().min(0).max(20).default(4),
@@ -46,13 +74,13 @@ export const configSchema = z
         allowUnauthenticated: z.boolean().default(false),
         bodyLimitBytes: positiveInt.default(64 * 1024),
         /** A join must complete within this (the flow's Lambda block allows at most 8 s). */
-        timeoutMs: positiveInt.max(7500).default(6000),
+        timeoutMs: ms.max(7500).default(6000),
       })
       .strict()
       .prefault({}),
     handlers: z
       .object({
-        timeoutMs: positiveInt.default(30_000),
+        timeoutMs: ms.default(30_000),
         maxQueueDepth: positiveInt.default(100),
         concurrency: positiveInt.default(500),
       })
@@ -71,29 +99,29 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         /** Per-bucket overrides of Connect's default quotas, e.g. `{ "SendMessageOrEvent": { "rate": 20, "burst": 30 } }`. */
-        rates: z.record(z.string(), rate).default({}),
-        throttlePauseMs: positiveInt.default(1000),
-        maxThrottlePauseMs: positiveInt.default(30_000),
+        rates: rates.default({}),
+        throttlePauseMs: ms.default(1000),
+        maxThrottlePauseMs: ms.default(30_000),
       })
       .strict()
       .prefault({}),
     session: z
       .object({
-        heartbeatIntervalMs: positiveInt,
+        heartbeatIntervalMs: ms,
         pingEveryHeartbeats: positiveInt,
-        subscribeAckTimeoutMs: positiveInt,
+        subscribeAckTimeoutMs: ms,
         subscribeResends: z.number().int().min(0),
-        openTimeoutMs: positiveInt,
-        urlMaxAgeMs: positiveInt,
-        rotationMarginMs: positiveInt,
-        maxSocketAgeMs: positiveInt,
-        rotationFloorMs: positiveInt,
-        tokenRefreshMarginMs: positiveInt,
-        tokenRefreshFloorMs: positiveInt,
-        invalidExpiryRetryMs: positiveInt,
-        reconnectMinDelayMs: positiveInt,
-        reconnectMaxDelayMs: positiveInt,
-        joinWindowMs: positiveInt,
+        openTimeoutMs: ms,
+        urlMaxAgeMs: ms,
+        rotationMarginMs: ms,
+        maxSocketAgeMs: ms,
+        rotationFloorMs: ms,
+        tokenRefreshMarginMs: ms,
+        tokenRefreshFloorMs: ms,
+        invalidExpiryRetryMs: ms,
+        reconnectMinDelayMs: ms,
+        reconnectMaxDelayMs: ms,
+        joinWindowMs: ms,
         dedupeWindow: z.number().int().min(MIN_DEDUPE_WINDOW),
       })
       .partial()
@@ -102,7 +130,7 @@ export const configSchema = z
     shutdown: z
       .object({
         onShutdown: z.enum(['handoff', 'leave', 'keep']).default('handoff'),
-        drainTimeoutMs: positiveInt.default(10_000),
+        drainTimeoutMs: ms.default(10_000),
         handoffAttributes: z.record(z.string(), z.string()).default({ botShutdown: 'true' }),
         /** With `keep`: write the kept chats' snapshots (secrets!) to this file, mode 0600. */
         keepFile: z.string().min(1).optional(),

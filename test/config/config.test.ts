@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
+import { type LoadConfigOptions, loadConfig } from '../../src/config/index.js';
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -18,6 +18,16 @@ async function configDir(files: Record<string, unknown>): Promise<string> {
     );
   }
   return dir;
+}
+
+const secret = { join: { secret: 'x'.repeat(16) } };
+
+/** The error `loadConfig` rejects with, or `{ code: 'none' }` when it accepts the configuration. */
+function configError(options: LoadConfigOptions): Promise<{ code: string; message: string }> {
+  return loadConfig({ dir: '/nonexistent', env: {}, ...options }).then(
+    () => ({ code: 'none', message: '' }),
+    (e: unknown) => e as { code: string; message: string },
+  );
 }
 
 describe('loadConfig', () => {
@@ -82,5 +92,61 @@ describe('loadConfig', () => {
     expect(error.message).toContain('aws.endpoint');
     expect(error.message).toContain('join.secret: must be at least 16 characters');
     expect(error.message).toContain('session.dedupeWindow');
+  });
+
+  it('reads an environment value as the type its key expects, not by how it looks', async () => {
+    const config = await loadConfig({
+      dir: '/nonexistent',
+      env: {
+        CONNECT_BOT_JOIN_SECRET: '12345678901234567890',
+        CONNECT_BOT_DEFAULT_BOT: 'true',
+        CONNECT_BOT_JOIN_PORT: '4000',
+        CONNECT_BOT_QUOTAS_ENABLED: 'false',
+      },
+    });
+    expect(config.join.secret).toBe('12345678901234567890');
+    expect(config.bots.default).toBe('true');
+    expect(config.join.port).toBe(4000);
+    expect(config.quotas.enabled).toBe(false);
+  });
+
+  it('rejects a quotas.rates bucket that does not exist, naming the known ones', async () => {
+    const error = await configError({
+      overrides: { ...secret, quotas: { rates: { SendMessage: { rate: 1, burst: 1 } } } },
+    });
+    expect(error.code).toBe('CB_CONFIG_INVALID');
+    expect(error.message).toContain('quotas.rates.SendMessage: unknown quota bucket');
+    expect(error.message).toContain('SendMessageOrEvent, CreateParticipantConnection, GetTranscript');
+    const config = await loadConfig({
+      dir: '/nonexistent',
+      env: {},
+      overrides: { ...secret, quotas: { rates: { SendMessageOrEvent: { rate: 20, burst: 30 } } } },
+    });
+    expect(config.quotas.rates).toEqual({ SendMessageOrEvent: { rate: 20, burst: 30 } });
+  });
+
+  it('rejects a quotas.rates burst below 1', async () => {
+    const error = await configError({
+      overrides: { ...secret, quotas: { rates: { SendMessageOrEvent: { rate: 10, burst: 0.5 } } } },
+    });
+    expect(error.code).toBe('CB_CONFIG_INVALID');
+    expect(error.message).toContain('quotas.rates.SendMessageOrEvent.burst: must be at least 1');
+  });
+
+  it('caps millisecond options at 2147483647 ms, the longest Node timer', async () => {
+    const error = await configError({
+      env: { CONNECT_BOT_DRAIN_TIMEOUT_MS: String(2 ** 31) },
+      overrides: { ...secret, handlers: { timeoutMs: 2 ** 31 }, session: { heartbeatIntervalMs: 2 ** 31 } },
+    });
+    expect(error.code).toBe('CB_CONFIG_INVALID');
+    for (const key of ['handlers.timeoutMs', 'shutdown.drainTimeoutMs', 'session.heartbeatIntervalMs']) {
+      expect(error.message).toContain(`${key}: must be at most 2147483647 ms`);
+    }
+    const config = await loadConfig({
+      dir: '/nonexistent',
+      env: {},
+      overrides: { ...secret, handlers: { timeoutMs: 2 ** 31 - 1 } },
+    });
+    expect(config.handlers.timeoutMs).toBe(2 ** 31 - 1);
   });
 });

@@ -330,12 +330,14 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           }
           if (mode === 'handoff') {
             // Without its attributes the flow still gets the chat back; a bot left in it would hold it up.
-            await session.setAttributes(this.options.handoffAttributes).catch((error: unknown) =>
-              this.log.warn(
-                { event: 'shutdown-attributes-failed', contactId: chat.contactId, err: error },
-                'could not set the handoff attributes; leaving anyway',
-              ),
-            );
+            await session
+              .setAttributes(this.options.handoffAttributes)
+              .catch((error: unknown) =>
+                this.log.warn(
+                  { event: 'shutdown-attributes-failed', contactId: chat.contactId, err: error },
+                  'could not set the handoff attributes; leaving anyway',
+                ),
+              );
           }
           await session.disconnect();
         } catch (error) {

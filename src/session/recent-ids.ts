@@ -12,7 +12,7 @@ const HEX = new Int8Array(128).fill(-1);
 for (let digit = 0; digit < 16; digit++) HEX[digit.toString(16).charCodeAt(0)] = digit;
 
 /** Where {@link packUuid} leaves the three words of the last Id it packed. */
-const words = new Float64Array(3);
+export const words = new Float64Array(3);
 
 /** `count` hex digits of `id` from `start` as a number (exact up to 13 digits); -1 if one is not a hex digit. */
 function hexRun(id: string, start: number, count: number): number {
@@ -30,7 +30,7 @@ function hexRun(id: string, start: number, count: number): number {
  * `words`: digits 1-12, 13-24 and 25-32 as three exact numbers. Returns false for anything else. The string
  * can be rebuilt from the numbers, so two Ids are equal exactly when their words are.
  */
-function packUuid(id: string): boolean {
+export function packUuid(id: string): boolean {
   if (
     id.length !== 36 ||
     id.charCodeAt(8) !== 45 ||
@@ -50,6 +50,19 @@ function packUuid(id: string): boolean {
   words[1] = (c * 0x10000 + d) * 0x10000 + e;
   words[2] = f;
   return true;
+}
+
+const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
+
+/** The UUID string that {@link packUuid} packed into these three words. */
+export function unpackUuid(w0: number, w1: number, w2: number): string {
+  const e = w1 % 0x10000;
+  const cd = (w1 - e) / 0x10000;
+  const d = cd % 0x10000;
+  const c = (cd - d) / 0x10000;
+  const b = w0 % 0x10000;
+  const a = (w0 - b) / 0x10000;
+  return `${hex(a, 8)}-${hex(b, 4)}-${hex(c, 4)}-${hex(d, 4)}-${hex(e, 4)}${hex(w2, 8)}`;
 }
 
 /**

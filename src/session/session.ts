@@ -32,6 +32,7 @@ import {
   MESSAGE_CONTENT_TYPES,
   type MessageContentType,
 } from './items.js';
+import { type LatestEntry, LatestItems, timeMs } from './latest-items.js';
 import { MIN_DEDUPE_WINDOW, RecentIds } from './recent-ids.js';
 import type { SessionTimings } from './timings.js';
 
@@ -41,7 +42,7 @@ import type { SessionTimings } from './timings.js';
  */
 export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
 
-/** At most this many recent items are kept, however many share the earliest millisecond (see remember()). */
+/** At most this many recent items are kept, however many share the earliest millisecond (see LatestItems). */
 const RECENT_LIMIT = 4 * REORDER_ALLOWANCE;
 
 /** The events that carry a chat item. */
@@ -157,7 +158,7 @@ export interface SessionSnapshot {
    * out of order (or lost behind a later one) before the handover is neither repeated nor missed. Leave it out
    * when resuming from a cursor of your own choosing: its items count as seen.
    */
-  recent?: Array<{ id: string; time?: string }>;
+  recent?: LatestEntry[];
 }
 
 export interface SendMessageOptions {
@@ -208,18 +209,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private urlIssuedAt = 0;
   private connectionExpiry = Number.NaN;
   private readonly seen: RecentIds;
-  private cursor: string | undefined;
-  private cursorTime: string | undefined;
   /**
    * Of the transcript items accepted, the {@link REORDER_ALLOWANCE} latest by AbsoluteTime (more when several
-   * share the earliest time), earliest first (on a tie, the one accepted first); `recentSize` of the slots are
-   * used. A back-fill starts from the earliest of
-   * them, not from the cursor: see {@link ChatSession.backfillStart}. The cursor is always the last of them.
+   * share the earliest time). The last is the cursor; a back-fill starts from the first: see
+   * {@link ChatSession.backfillStart}.
    */
-  private recent: string[] | undefined;
-  /** The AbsoluteTime of each entry of `recent` ('' when unknown: earliest). */
-  private recentTimes: string[] | undefined;
-  private recentSize = 0;
+  private readonly latest = new LatestItems(REORDER_ALLOWANCE, RECENT_LIMIT);
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
   /**
@@ -266,19 +261,17 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.participantId = identity.participantId;
     this.participantToken = identity.participantToken;
     this.displayName = identity.displayName;
-    this.cursor = identity.cursor;
-    this.cursorTime = identity.cursorTime;
     this.seen = new RecentIds(ctx.dedupeWindow);
     // The items of the snapshot's ring, the cursor among them, were delivered by whoever held the participant
     // before: seen, and where back-fills start (backfillStart). The ring is used only with the cursor it was
     // taken with; an edited cursor starts a ring of its own.
     const recent = identity.recent?.some((entry) => entry.id === identity.cursor) ? identity.recent : [];
     for (const entry of recent) {
-      if (this.seen.add(entry.id)) this.remember(entry.id, entry.time);
+      if (this.seen.add(entry.id)) this.latest.add(entry.id, entry.time);
     }
     if (identity.cursor) {
       this.seen.add(identity.cursor);
-      if (recent.length === 0) this.remember(identity.cursor, identity.cursorTime);
+      if (recent.length === 0) this.latest.add(identity.cursor, identity.cursorTime);
     }
     this.log = ctx.logger.child({ contactId: identity.contactId, participantId: identity.participantId });
   }
@@ -309,6 +302,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     return this.cursor;
   }
 
+  /** The latest transcript item seen (the last of `latest`). */
+  private get cursor(): string | undefined {
+    return this.latest.id(this.latest.size - 1);
+  }
+
   /** True for items this participant sent. */
   isOwn(item: ChatItem): boolean {
     return item.ParticipantId === this.participantId;
@@ -323,20 +321,16 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       participantId: this.participantId,
       participantToken: this.participantToken,
       ...(this.displayName ? { displayName: this.displayName } : {}),
-      ...(this.cursor ? { cursor: this.cursor } : {}),
-      ...(this.cursorTime ? { cursorTime: this.cursorTime } : {}),
-      ...(this.recent ? { recent: this.recentEntries() } : {}),
+      ...(this.latest.size > 0
+        ? {
+            cursor: this.cursor,
+            ...(this.latest.time(this.latest.size - 1)
+              ? { cursorTime: this.latest.time(this.latest.size - 1) }
+              : {}),
+            recent: this.latest.entries(),
+          }
+        : {}),
     };
-  }
-
-  /** The entries of `recent`, earliest first. */
-  private recentEntries(): Array<{ id: string; time?: string }> {
-    const entries: Array<{ id: string; time?: string }> = [];
-    for (let i = 0; i < this.recentSize; i++) {
-      const time = this.recentTimes![i];
-      entries.push(time ? { id: this.recent![i]!, time } : { id: this.recent![i]! });
-    }
-    return entries;
   }
 
   // ---- Actions -----------------------------------------------------------------------------------
@@ -816,7 +810,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         if (overlap && item.Id === cursor) overlap = false;
         // Items of the ring come back before the cursor, and after it too when the socket delivered them out of
         // order. Receipts and typing share the dedupe window and may have pushed them out of it: the ring decides.
-        if (this.recent?.includes(item.Id)) continue;
+        if (this.latest.has(item.Id)) continue;
         if (overlap && this.seen.has(item.Id)) continue;
         this.accept(item);
       }
@@ -848,12 +842,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * twice is the worse mistake. Reported as CB_CURSOR_UNKNOWN.
    */
   private async recentAfterCursorTime(unknown: string, buffer: WireItem[]): Promise<void> {
-    const since = Date.parse(this.cursorTime ?? '');
+    const last = this.latest.size - 1;
+    const since = this.latest.timeMs(last);
+    const cursorTime = this.latest.time(last);
+    const cursor = this.cursor;
     const items = await this.newestItems();
     if (this.buffer !== buffer) return;
     // The ring may still hold the unknown item: restart it from this page, which the service knows.
-    this.recent = this.recentTimes = undefined;
-    this.recentSize = 0;
+    this.latest.clear();
     this.log.warn(
       { event: 'cursor-unknown', itemId: unknown },
       'GetTranscript does not know the cursor item',
@@ -861,70 +857,20 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.reportError(
       new ConnectBotError(
         ErrorCode.CursorUnknown,
-        Number.isFinite(since)
-          ? `the service does not know item ${unknown}; back-filled the newest items after ${this.cursorTime}`
+        cursorTime
+          ? `the service does not know item ${unknown}; back-filled the newest items after ${cursorTime}`
           : `the service does not know item ${unknown}, and the last seen item's time is unknown; nothing was back-filled`,
       ),
     );
-    const newer = items.findIndex((item) => Date.parse(item.AbsoluteTime) > since);
+    const newer = cursorTime ? items.findIndex((item) => timeMs(item.AbsoluteTime) > since) : -1;
     this.settle(items, newer < 0 ? items.length : newer);
+    // An empty page: keep the old cursor, so that the next back-fill does not take the chat for a new one.
+    if (this.latest.size === 0 && cursor) this.latest.add(cursor, cursorTime);
   }
 
-  /**
-   * Records an accepted transcript item: among the latest ones (see `recent`), and as the cursor when none seen
-   * is later. ISO 8601 UTC times of one format compare as strings; an unknown time counts as earliest.
-   */
+  /** Records an accepted transcript item in `latest`: the cursor moves when none seen is later. */
   private moveCursor(item: WireItem): void {
-    const time = item.AbsoluteTime ?? '';
-    if (this.remember(item.Id, time)) {
-      this.cursor = item.Id;
-      this.cursorTime = item.AbsoluteTime;
-    }
-  }
-
-  /**
-   * Adds a transcript Id to `recent`, in AbsoluteTime order after any of the same time. Past
-   * {@link REORDER_ALLOWANCE} entries, the earliest time's entries leave, all of one millisecond together and
-   * only while as many as the allowance remain after them: AbsoluteTime cannot order the items of one
-   * millisecond, so every accepted item at or after the earliest entry's time must stay known. Only past
-   * {@link RECENT_LIMIT} entries (that many items in a few milliseconds) do the first accepted leave regardless.
-   * Returns whether the item is now the last entry (the latest seen).
-   */
-  private remember(id: string, time = ''): boolean {
-    this.recent ??= [];
-    this.recentTimes ??= [];
-    const ids = this.recent;
-    const times = this.recentTimes;
-    let size = this.recentSize;
-    let at = size;
-    while (at > 0 && times[at - 1]! > time) at--;
-    for (let i = size; i > at; i--) {
-      ids[i] = ids[i - 1]!;
-      times[i] = times[i - 1]!;
-    }
-    ids[at] = id;
-    times[at] = time;
-    size++;
-    if (size > REORDER_ALLOWANCE) {
-      let drop = 0;
-      for (;;) {
-        let group = 1;
-        while (drop + group < size && times[drop + group] === times[drop]) group++;
-        if (size - drop - group < REORDER_ALLOWANCE) break;
-        drop += group;
-      }
-      if (size - drop > RECENT_LIMIT) drop = size - RECENT_LIMIT;
-      if (drop > 0) {
-        for (let i = drop; i < size; i++) {
-          ids[i - drop] = ids[i]!;
-          times[i - drop] = times[i]!;
-        }
-        size -= drop;
-        at -= drop;
-      }
-    }
-    this.recentSize = size;
-    return at === size - 1;
+    this.latest.add(item.Id, item.AbsoluteTime);
   }
 
   /**
@@ -936,9 +882,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    */
   private backfillStart(): string | undefined {
     // The entry earliest in the transcript, not the oldest accepted: an item that overtook others on the socket
-    // sits later in the transcript than they do. Every accepted item later than it is in `recent`, so the pages
-    // after it hold nothing seen that `recent` does not know.
-    return (this.recentSize > 0 ? this.recent![0] : undefined) ?? this.cursor;
+    // sits later in the transcript than they do. Every accepted item later than it is in `latest`, so the pages
+    // after it hold nothing seen that `latest` does not know.
+    return this.latest.id(0);
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */

@@ -73,6 +73,8 @@ export const configSchema = z
         /** Accept joins without a secret. Local development only. */
         allowUnauthenticated: z.boolean().default(false),
         bodyLimitBytes: positiveInt.default(64 * 1024),
+        /** A request whose headers and body are not all in after this long is answered 408. */
+        requestTimeoutMs: ms.default(10_000),
         /** A join must complete within this (the flow's Lambda block allows at most 8 s). */
         timeoutMs: ms.max(7500).default(6000),
       })

@@ -20,6 +20,12 @@ export interface JoinServerOptions {
   allowUnauthenticated?: boolean;
   /** Largest accepted body. Default 64 KiB. */
   bodyLimitBytes?: number;
+  /**
+   * A request whose headers and body have not all arrived after this long is answered 408 and closed, so a
+   * client that never finishes its body holds no connection for long. Default 10 s (a join's caller, the flow's
+   * Lambda, has 8 s in all).
+   */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -98,7 +104,16 @@ export class JoinServer {
       );
     }
     this.limit = options.bodyLimitBytes ?? 64 * 1024;
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const requestTimeout = options.requestTimeoutMs ?? 10_000;
+    this.server = createServer(
+      {
+        requestTimeout,
+        headersTimeout: requestTimeout,
+        // How often Node looks for requests past their timeout (30 s by default).
+        connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      },
+      (req, res) => void this.handle(req, res),
+    );
     this.server.keepAliveTimeout = 5000;
   }
 

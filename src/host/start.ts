@@ -83,6 +83,7 @@ export async function startHost(
     ...(config.join.secret ? { secret: config.join.secret } : {}),
     allowUnauthenticated: config.join.allowUnauthenticated,
     bodyLimitBytes: config.join.bodyLimitBytes,
+    requestTimeoutMs: config.join.requestTimeoutMs,
     logger,
   });
   const joinUrl = await server.listen();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConnectBotError, ErrorCode, type ErrorCode as ErrorCodeValue } from '../../src/errors.js';
 import type { BotHost } from '../../src/host/host.js';
@@ -231,6 +232,40 @@ describe('POST /join', () => {
     expect(message).toContain('could not open');
     for (const leak of ['TOKEN-1', 'TOKEN-2', 'TOKEN-3', 'wss://', 'edge.example.com']) {
       expect(message).not.toContain(leak);
+    }
+  });
+
+  it('answers 408 and closes a request whose body never finishes, after requestTimeoutMs', async () => {
+    const host = { join: async () => ({}) } as unknown as BotHost;
+    const server = new JoinServer(host, { port: 0, secret: SECRET, requestTimeoutMs: 300 });
+    const url = new URL(await server.listen());
+    const socket = connect(Number(url.port), url.hostname);
+    try {
+      const answer = new Promise<string>((resolve, reject) => {
+        let received = '';
+        socket.on('data', (chunk) => {
+          received += chunk.toString();
+        });
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${SECRET}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"instanceId":',
+      );
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const text = await Promise.race([
+        answer,
+        new Promise<string>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      expect(text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(performance.now() - started).toBeLessThan(3000);
+    } finally {
+      socket.destroy();
+      await server.close();
     }
   });
 });

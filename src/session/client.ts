@@ -80,6 +80,8 @@ export interface ChatClientEvents {
 export class ChatClient extends EventEmitter<ChatClientEvents> {
   /** Sessions that have not ended. */
   readonly sessions = new Set<ChatSession>();
+  /** Sessions that `sessionOpened` announced, so that each has one `sessionEnded`. */
+  private readonly announced = new WeakSet<ChatSession>();
   private readonly ctx: SessionContext;
 
   constructor(options: ChatClientOptions) {
@@ -104,7 +106,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       lifecycle: (session, event, reason) => this.emit('lifecycle', session, event, reason),
       sessionEnded: (session, reason) => {
         this.sessions.delete(session);
-        this.emit('sessionEnded', session, reason);
+        // A session that ended while opening was never announced: its join or resume rejects instead.
+        if (this.announced.delete(session)) this.emit('sessionEnded', session, reason);
       },
     };
   }
@@ -251,6 +254,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       }
       throw error;
     }
+    this.announced.add(session);
     this.emit('sessionOpened', session);
     return session;
   }

@@ -494,13 +494,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       });
     } catch (error) {
       if (this.ended) {
-        // close() or the end of the chat while opening: every attempt stops with an AbortError.
+        // close() (CB_SESSION_ENDED) or the end of the chat (CB_CHAT_ENDED) while opening: every attempt stops
+        // with an AbortError.
         throw new ConnectBotError(
-          ErrorCode.SessionEnded,
+          this.endReason === 'closed' ? ErrorCode.SessionEnded : ErrorCode.ChatEnded,
           `the session ended while opening (${this.endReason})`,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
       }
       const failure =

@@ -193,6 +193,21 @@ describe('ChatSession races with the back-fill', () => {
     );
   });
 
+  it('the chat ending during the join back-fill: the join fails with CB_CHAT_ENDED, and no session is announced', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    const announced: string[] = [];
+    client.on('sessionOpened', () => announced.push('opened'));
+    client.on('sessionEnded', () => announced.push('ended'));
+    emulator.faults.failNext('GetTranscript', { status: 429 });
+    onThrottled(client, 'GetTranscript', () => emulator.endChat(chat.contactId, 'customer'));
+    const error = await client
+      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.ChatEnded });
+    expect({ sessions: client.sessions.size, announced }).toEqual({ sessions: 0, announced: [] });
+  });
+
   it('close() while a recovery retries CreateParticipantConnection: the retry is cancelled, no socket or task is left', async () => {
     const scheduler = new Scheduler();
     const { emulator, client } = await setup({

@@ -259,16 +259,28 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   async handoff(attributes: Record<string, string>): Promise<void> {
     if (Object.keys(attributes).length > 0) await this.session.setAttributes(attributes);
-    this.outcome = 'handoff';
     this.log.info(
       { event: 'handoff', attributes: Object.keys(attributes) },
       'handing the chat back to the flow',
     );
-    await this.session.disconnect();
+    await this.settle('handoff', () => this.session.disconnect());
   }
 
   async end(): Promise<void> {
-    this.outcome = 'ended';
-    await this.session.stopContact();
+    await this.settle('ended', () => this.session.stopContact());
+  }
+
+  /**
+   * Sets the outcome while `act` runs (updates queued meanwhile are skipped); if it fails and the session goes
+   * on, the bot is still in the chat and the outcome is undone, so it keeps answering.
+   */
+  private async settle(outcome: 'handoff' | 'ended', act: () => Promise<void>): Promise<void> {
+    this.outcome = outcome;
+    try {
+      await act();
+    } catch (error) {
+      if (!this.session.ended) this.outcome = undefined;
+      throw error;
+    }
   }
 }

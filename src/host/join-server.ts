@@ -41,8 +41,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.UnknownBot]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.ChatEnded]: 409,
-  // The session ended while opening: the chat ended (or the bot was removed) during the join.
-  [ErrorCode.SessionEnded]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.ApiRefused]: 502,
   [ErrorCode.Network]: 502,
@@ -50,17 +48,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.SubscribeFailed]: 502,
   [ErrorCode.InvalidExpiry]: 502,
   [ErrorCode.NotAccepting]: 503,
+  // The session was closed while opening: the host is shutting down (a chat that ended is CB_CHAT_ENDED).
+  [ErrorCode.SessionEnded]: 503,
   [ErrorCode.JoinTimeout]: 504,
   [ErrorCode.JoinWindowMissed]: 504,
 };
 
 /** Status of a coded error the table does not name. */
 const UNMAPPED_STATUS = 502;
-
-/** The code the flow sees, where it differs from the thrown one: a session that ended mid-join is a chat that ended. */
-const ANSWERED_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
-  [ErrorCode.SessionEnded]: ErrorCode.ChatEnded,
-};
 
 /** Any websocket URL, whole: the flow has no use for one, and its query carries the connection's token. */
 const WEBSOCKET_URL = /wss?:\/\/[^\s"'<>]+/gi;
@@ -72,7 +67,7 @@ function errorAnswer(error: unknown): { status: number; code: string; message: s
   }
   return {
     status: STATUS[error.code] ?? UNMAPPED_STATUS,
-    code: ANSWERED_CODE[error.code] ?? error.code,
+    code: error.code,
     message: scrubText(error.message).replace(WEBSOCKET_URL, REDACTED),
   };
 }

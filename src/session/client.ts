@@ -245,9 +245,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       await session.start(connection);
     } catch (error) {
       this.sessions.delete(session);
-      // Do not leave a bot in the chat that nobody holds: the flow would wait on it.
+      // Do not leave a bot in the chat that nobody holds: the flow would wait on it. Unless closeAll() released
+      // it: closing never leaves the chat (another host may resume it).
       const token = connection.ConnectionCredentials?.ConnectionToken;
-      if (token) {
+      if (token && session.endedBecause !== 'closed') {
         await this.ctx.aws.participant
           .send(new DisconnectParticipantCommand({ ConnectionToken: token }))
           .catch(() => {});
@@ -255,7 +256,15 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       throw error;
     }
     this.announced.add(session);
-    this.emit('sessionOpened', session);
+    try {
+      this.emit('sessionOpened', session);
+    } catch (error) {
+      // A client listener's failure changes nothing: the session is open and the caller's.
+      this.ctx.logger.warn(
+        { event: 'listener-failed', listener: 'sessionOpened', err: error },
+        'a listener threw',
+      );
+    }
     return session;
   }
 }

@@ -18,6 +18,20 @@ const number = (text: string, at: number, count: number) => {
   return value;
 };
 
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`: the separators in place (the digits are checked as they are read). */
+function serviceFormat(time: string): boolean {
+  return (
+    time.length === 24 &&
+    time.charCodeAt(4) === 45 &&
+    time.charCodeAt(7) === 45 &&
+    time.charCodeAt(10) === 84 &&
+    time.charCodeAt(13) === 58 &&
+    time.charCodeAt(16) === 58 &&
+    time.charCodeAt(19) === 46 &&
+    time.charCodeAt(23) === 90
+  );
+}
+
 /**
  * An AbsoluteTime as milliseconds since the epoch; -Infinity when absent or unreadable (it then counts as
  * earliest). `2026-11-25T06:10:50.123Z`, the service's format, is read without `Date.parse`: this runs for
@@ -26,21 +40,26 @@ const number = (text: string, at: number, count: number) => {
 export function timeMs(time: string | undefined): number {
   if (time === undefined) return Number.NEGATIVE_INFINITY;
   let ms = Number.NaN;
-  if (
-    time.length === 24 &&
-    time.charCodeAt(10) === 84 &&
-    time.charCodeAt(19) === 46 &&
-    time.charCodeAt(23) === 90
-  ) {
-    ms = Date.UTC(
-      number(time, 0, 4),
-      number(time, 5, 2) - 1,
-      number(time, 8, 2),
-      number(time, 11, 2),
-      number(time, 14, 2),
-      number(time, 17, 2),
-      number(time, 20, 3),
-    );
+  if (serviceFormat(time)) {
+    const year = number(time, 0, 4);
+    const month = number(time, 5, 2);
+    const day = number(time, 8, 2);
+    const hour = number(time, 11, 2);
+    const minute = number(time, 14, 2);
+    const second = number(time, 17, 2);
+    // Date.UTC would roll month 13 or day 31 of February over into a real time; such values, years before 1000
+    // (Date.UTC reads 0-99 as 19xx) and days past the 28th go to Date.parse.
+    if (
+      year >= 1000 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      day <= 28 &&
+      hour <= 23 &&
+      minute <= 59 &&
+      second <= 59
+    )
+      ms = Date.UTC(year, month - 1, day, hour, minute, second, number(time, 20, 3));
   }
   if (Number.isNaN(ms)) ms = Date.parse(time);
   return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;

@@ -864,7 +864,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const newer = cursorTime ? items.findIndex((item) => timeMs(item.AbsoluteTime) > since) : -1;
     this.settle(items, newer < 0 ? items.length : newer);
     // An empty page: keep the old cursor, so that the next back-fill does not take the chat for a new one.
-    if (this.latest.size === 0 && cursor) this.latest.add(cursor, cursorTime);
+    if (items.length === 0 && cursor) this.latest.add(cursor, cursorTime);
   }
 
   /** Records an accepted transcript item in `latest`: the cursor moves when none seen is later. */

@@ -214,7 +214,7 @@ describe('POST /join', () => {
       [502, 'error', 'CB_SUBSCRIBE_FAILED'],
       [502, 'error', 'CB_INVALID_EXPIRY'],
       [502, 'error', 'CB_CURSOR_UNKNOWN'],
-      [409, 'error', 'CB_CHAT_ENDED'],
+      [503, 'error', 'CB_SESSION_ENDED'],
       [500, 'error', 'INTERNAL_ERROR'],
     ]);
     expect(answers[5]?.body.message).not.toContain('x is undefined');

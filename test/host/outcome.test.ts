@@ -19,49 +19,32 @@ function bot(errors: string[]) {
   });
 }
 
+/**
+ * The customer says `trigger`, whose action fails (the emulator refuses `operation` every time); the bot must
+ * still be in the chat and answer the next message.
+ */
+async function failedActionThenHello(trigger: string, operation: 'StopContact' | 'DisconnectParticipant') {
+  const errors: string[] = [];
+  const setup = await hostSetup({ bots: [bot(errors)] });
+  const chat = await chatWithBot(setup);
+  const held = setup.host.chats.get(chat.contactId)!;
+  setup.emulator.faults.failNext(operation, { status: 500, count: 50 });
+  setup.emulator.say(chat.contactId, trigger);
+  await waitUntil(() => errors.length > 0, `the action on '${trigger}' to fail`, 10_000);
+  setup.emulator.faults.clear();
+  expect(held.session.ended).toBe(false); // the chat goes on, the bot is still in it
+  setup.emulator.say(chat.contactId, 'hello');
+  await waitUntil(() => held.idle && held.stats.handled + held.stats.skipped >= 3, 'hello to be taken', 5000);
+  expect({ skipped: held.stats.skipped, outcome: held.outcome }).toEqual({ skipped: 0, outcome: undefined });
+  expect(await waitForBotMessages(setup.emulator, chat.contactId, 1, 3000)).toEqual(['ok: hello']);
+}
+
 describe('a failed ctx.end() or ctx.handoff()', () => {
   it('after ctx.end() fails (StopContact refused), the bot still answers the next message', async () => {
-    const errors: string[] = [];
-    const setup = await hostSetup({ bots: [bot(errors)] });
-    const chat = await chatWithBot(setup);
-    const held = setup.host.chats.get(chat.contactId)!;
-    setup.emulator.faults.failNext('StopContact', { status: 500, count: 50 });
-    setup.emulator.say(chat.contactId, 'bye');
-    await waitUntil(() => errors.length > 0, 'ctx.end() to fail', 10_000);
-    expect(held.session.ended).toBe(false); // the chat goes on, the bot is still in it
-    setup.emulator.say(chat.contactId, 'hello');
-    await waitUntil(
-      () => held.idle && held.stats.handled + held.stats.skipped >= 3,
-      'hello to be taken',
-      5000,
-    );
-    expect({ skipped: held.stats.skipped, outcome: held.outcome }).toEqual({
-      skipped: 0,
-      outcome: undefined,
-    });
-    expect(await waitForBotMessages(setup.emulator, chat.contactId, 1, 3000)).toEqual(['ok: hello']);
+    await failedActionThenHello('bye', 'StopContact');
   });
 
   it('after ctx.handoff() fails (DisconnectParticipant keeps failing), the bot still answers', async () => {
-    const errors: string[] = [];
-    const setup = await hostSetup({ bots: [bot(errors)] });
-    const chat = await chatWithBot(setup);
-    const held = setup.host.chats.get(chat.contactId)!;
-    setup.emulator.faults.failNext('DisconnectParticipant', { status: 500, count: 50 });
-    setup.emulator.say(chat.contactId, 'agent');
-    await waitUntil(() => errors.length > 0, 'ctx.handoff() to fail', 10_000);
-    setup.emulator.faults.clear();
-    expect(held.session.ended).toBe(false);
-    setup.emulator.say(chat.contactId, 'hello');
-    await waitUntil(
-      () => held.idle && held.stats.handled + held.stats.skipped >= 3,
-      'hello to be taken',
-      5000,
-    );
-    expect({ skipped: held.stats.skipped, outcome: held.outcome }).toEqual({
-      skipped: 0,
-      outcome: undefined,
-    });
-    expect(await waitForBotMessages(setup.emulator, chat.contactId, 1, 3000)).toEqual(['ok: hello']);
+    await failedActionThenHello('agent', 'DisconnectParticipant');
   });
 });

@@ -1,7 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
 import { describe, expect, it } from 'vitest';
 import { type ChatItem, ErrorCode } from '../../src/index.js';
-import { dropAndReopen, handOver, joinedChat, onThrottled, record, setup } from '../support/harness.js';
+import {
+  dropAndReopen,
+  handOver,
+  joinedChat,
+  onThrottled,
+  record,
+  sayOutOfOrder,
+  setup,
+} from '../support/harness.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 describe('item listeners, as with emit', () => {
@@ -140,13 +148,7 @@ describe('the back-fill ring after out-of-order delivery followed by more items'
   async function overtakenThenSeven() {
     const { emulator, client } = await setup({ client: { dedupeWindow: 16 } });
     const { chat, session, recorder } = await joinedChat(emulator, client);
-    emulator.say(chat.contactId, 'first');
-    await recorder.waitForMessages(1);
-    emulator.faults.pushes({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, { reorder: 1 });
-    emulator.say(chat.contactId, 'A');
-    emulator.say(chat.contactId, 'B');
-    await recorder.waitForMessages(3);
-    expect(recorder.customerMessages()).toEqual(['first', 'B', 'A']);
+    await sayOutOfOrder(emulator, session, recorder);
     const more = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7'];
     for (const text of more) emulator.say(chat.contactId, text);
     await recorder.waitForMessages(10);

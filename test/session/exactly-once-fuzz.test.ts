@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/emulator/clock.js';
 import type { ChatSession } from '../../src/index.js';
 import { dropAndReopen, handOver, joinedChat, setup } from '../support/harness.js';
+import { seededRandom } from '../support/random.js';
 import { waitUntil } from '../support/wait.js';
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random sequences of the emulator's push faults, reconnects and hand-overs, on a clock coarse enough that items
@@ -34,7 +24,7 @@ describe('exactly once across reorders, losses, reconnects and handovers', () =>
     [10, 30],
   ] as const) {
     it(`seed ${seed}, clock grain ${grain} ms`, async () => {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       // A coarse clock: items of one step often share a millisecond.
       const clock = { ...systemClock, now: () => Math.floor(Date.now() / grain) * grain };
       const { emulator, client } = await setup({ emulator: { clock } });

@@ -2,18 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LatestItems, timeMs } from '../../src/session/latest-items.js';
 import { packUuid, unpackUuid, words } from '../../src/session/recent-ids.js';
-
-/** A deterministic PRNG so failures reproduce. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/random.js';
 
 /** Reference model of LatestItems, written from its doc comment. */
 class Model {
@@ -47,7 +36,7 @@ const at = (ms: number) => new Date(base + ms).toISOString();
 describe('unpackUuid', () => {
   it('round-trips edge and random UUIDs', () => {
     const hex = '0123456789abcdef';
-    const r = rng(7);
+    const r = seededRandom(7);
     const ids = [
       '00000000-0000-0000-0000-000000000000',
       'ffffffff-ffff-ffff-ffff-ffffffffffff',
@@ -92,7 +81,7 @@ describe('timeMs', () => {
 describe('LatestItems against a reference model', () => {
   it('matches entries(), the return of add() and has() over random sequences with mixed Ids', () => {
     for (let seed = 1; seed <= 120; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const allowance = 1 + Math.floor(r() * 8);
       const limit = allowance + Math.floor(r() * 8);
       const latest = new LatestItems(allowance, limit);

@@ -1,23 +1,29 @@
 /**
  * Instructions per inbound message, counted rather than timed: each client runs under valgrind's callgrind,
  * which counts the instructions the process executes in user space (every thread: the main thread, V8's
- * compiler and GC helpers, libuv's pool), whatever else the machine is doing. CPU seconds on this machine wander
- * by more than the differences between clients; a count does not, and it is the same on any x86-64 machine for
- * the same binary and input, so it carries the comparison to another machine: the issue's bare-`ws` floor needed
- * 8.5 µs per message on its machine, so a client at r× the floor's instructions would need about 8.5·r µs there.
+ * compiler threads, libuv's), whatever else the machine is doing. CPU seconds on this machine wander by more
+ * than the differences between clients; a count does not, and it is the same on any x86-64 machine for the same
+ * binary and input, so it carries the comparison to another machine: the issue's bare-`ws` floor needed 8.5 µs
+ * per message on its machine, so a client at r× the floor's instructions would need about 8.5·r µs there.
  *
- *   npm run bench:instructions                     raw, floor and ours, 200 chats each, ~13 minutes
- *   options: --n (chats, 200), --rate (msg/s, 200), --messages (per window, 10000: 50 s, five heartbeat periods), --windows (3),
- *            --idle-s (the idle window subtracted, 20), --sides (raw,floor,ours)
+ *   npm run bench:instructions                     raw, floor and ours, 200 chats each, ~20 minutes
+ *   options: --n (chats, 200), --rate (msg/s of the full window, 200), --window-s (40), --windows (3),
+ *            --sides (raw,floor,ours)
  *
- * Per side: the client opens its chats under callgrind; a warm-up load (not counted) lets V8 tier up the message
- * path; an idle window gives the instructions per second the client spends holding its chats; then each load
- * window zeroes the counters, the emulator (native, its own process) sends `--messages` messages round-robin over
- * the chats at `--rate`, and the counters are read once all have arrived. Net = counted − idle rate × the
- * window's length, per message. The rate is low because the client runs 30–60× slower under valgrind; a message
- * still arrives alone on its socket, as at 2,000 msg/s over 1,000 chats natively. What is not counted: the
- * kernel's share (reads, epoll), which is the same per message for all three clients, and time: a count is not a
- * latency.
+ * Per side: the client opens its chats under callgrind; full collections; a warm-up load (not counted)
+ * lets V8 tier up the message path. Then each pair of windows, of the same length: a light one at a quarter of
+ * the rate and a full one at the rate, each counted from zero by callgrind_control until its last message has
+ * arrived. Per message = (full − light) / (messages of full − messages of light): what holding the chats costs
+ * over the window (heartbeats, timers, V8's own idle work) is in both and cancels, without an idle window of
+ * its own (which caught whatever V8 did in the background just then). The median over the pairs is reported,
+ * on the main thread (what a message costs where it is handled) and in all threads (V8's compiler threads add
+ * bursts that the pairs do not always cancel). V8 collects garbage on the main thread here
+ * (`--single-threaded-gc`): valgrind runs one thread at a time, so parallel GC helpers would spin waiting for
+ * each other, and the spinning would be counted. And without its memory reducer (`--no-memory-reducer`), which
+ * starts full collections when little is allocated per second of wall time, as always under valgrind. The rate is low because a client runs 30–60× slower under
+ * valgrind; a message still arrives alone on its socket, as at 2,000 msg/s over 1,000 chats natively. Not
+ * counted: the kernel's share (reads, epoll), the same per message for every client; and time: a count is not
+ * a latency.
  */
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -43,17 +49,15 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '200' },
     rate: { type: 'string', default: '200' },
-    messages: { type: 'string', default: '10000' },
+    'window-s': { type: 'string', default: '40' },
     windows: { type: 'string', default: '3' },
-    'idle-s': { type: 'string', default: '20' },
     sides: { type: 'string', default: SIDES.join(',') },
   },
 });
 const n = wholeNumber('n', values.n, 1, 1000);
 const rate = wholeNumber('rate', values.rate, 1, 1000);
-const messages = wholeNumber('messages', values.messages, rate, 50_000);
+const windowMs = wholeNumber('window-s', values['window-s'], 4, 300) * 1000;
 const windows = wholeNumber('windows', values.windows, 1, 10);
-const idleMs = wholeNumber('idle-s', values['idle-s'], 1, 120) * 1000;
 const sides = values.sides.split(',').map((side) => {
   if (!(SIDES as readonly string[]).includes(side)) throw new Error(`--sides: unknown side ${side}`);
   return side as Side;
@@ -103,11 +107,8 @@ interface Count {
 
 interface SideResult {
   side: Side;
-  /** Net instructions per message, one per window. */
+  /** Instructions per message, one per pair of windows. */
   perMessage: Count[];
-  /** Counted instructions per message before the idle rate is subtracted, one per window. */
-  grossPerMessage: number[];
-  idlePerSecond: Count;
 }
 
 async function measure(
@@ -119,9 +120,9 @@ async function measure(
   const contactIds = await emulator.call('startChats', { count: n });
   const child = new Child<HeldChatsApi<string>>(side, script, side === 'ours' ? [JSON.stringify(info)] : [], {
     wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', '--quiet'],
-    // valgrind runs one thread at a time, so V8's parallel GC helpers spin while they wait for each other, and
-    // that spinning would be counted. Collections on the main thread count only their work.
-    nodeArgs: ['--single-threaded-gc'],
+    // No memory reducer: it starts full collections when the allocation rate per second of wall time is low,
+    // and under valgrind every rate is low, so they would land in the windows at random.
+    nodeArgs: ['--single-threaded-gc', '--no-memory-reducer'],
     readyMs: 300_000,
   });
   try {
@@ -132,11 +133,15 @@ async function measure(
     if (open.failed > 0) throw new Error(`${side}: ${open.failed} chats failed to open: ${open.firstError}`);
     log(`${side}: ${open.opened} chats open under callgrind in ${fmt(open.ms / 1000, 1)} s`);
 
-    const loadWindow = async (count: number): Promise<{ received: number; gc: LoadResult['gc'] }> => {
-      await child.call('loadBegin', { expected: count });
+    /** One load window of `windowMs` at `perSecond`, counted from zero until its last message arrived. */
+    const loadWindow = async (
+      perSecond: number,
+    ): Promise<{ received: number; count: Count; gc: LoadResult['gc'] }> => {
+      await callgrind(pid, '-z');
+      await child.call('loadBegin', { expected: Math.ceil((perSecond * windowMs) / 1000) });
       const started = await fetch(`${info.endpoint}/_emulator/load`, {
         method: 'POST',
-        body: JSON.stringify({ ratePerSecond: rate, durationMs: (count / rate) * 1000, tickMs: 5 }),
+        body: JSON.stringify({ ratePerSecond: perSecond, durationMs: windowMs, tickMs: 5 }),
         headers: { 'content-type': 'application/json' },
       });
       if (!started.ok) throw new Error(`load: ${started.status} ${await started.text()}`);
@@ -151,50 +156,35 @@ async function measure(
           return !status.running;
         },
         'the emulator to finish the load',
-        (count / rate) * 1000 + 60_000,
+        windowMs + 60_000,
         200,
       );
       // One call that returns when the last message has arrived, rather than polling the counted process.
       await child.call('loadReached', { count: sent, timeoutMs: 120_000 }, 130_000);
+      const count = await counted(pid);
       const result = await child.call('loadEnd', undefined);
-      return { received: result.received, gc: result.gc };
+      return { received: result.received, count, gc: result.gc };
     };
 
-    // V8's memory reducer runs some seconds after the burst of opening; its collections are not holding chats.
-    await child.call('settle', { minMs: 6000, maxMs: 60_000 }, 120_000);
-    await loadWindow(Math.min(messages, 4000)); // V8 tiers the message path up here, not in a counted window
-    await sleep(2000); // and finishes its background compiles
+    await child.call('memory', undefined, 300_000); // full collections after the burst of opening
+    await loadWindow(rate); // V8 tiers the message path up here, not in a counted window
+    // ...and finishes its compiles on V8's compiler threads, 30-60x slower under valgrind.
+    await sleep(15_000);
 
-    await callgrind(pid, '-z');
-    const idleStarted = performance.now();
-    await child.call('idle', { ms: idleMs }, idleMs + 60_000);
-    const idle = await counted(pid);
-    const idleMsTaken = performance.now() - idleStarted;
-    const idlePerMs = { total: idle.total / idleMsTaken, main: idle.main / idleMsTaken };
-    log(`${side}: idle ${fmt(idlePerMs.total / 1000, 2)} M instructions/s for ${n} chats`);
-
-    const result: SideResult = {
-      side,
-      perMessage: [],
-      grossPerMessage: [],
-      idlePerSecond: { total: idlePerMs.total * 1000, main: idlePerMs.main * 1000 },
-    };
+    const result: SideResult = { side, perMessage: [] };
+    const light = Math.max(1, Math.round(rate / 4));
     for (let w = 1; w <= windows; w++) {
-      await callgrind(pid, '-z');
-      const started = performance.now();
-      const { received, gc } = await loadWindow(messages);
-      const { total, main } = await counted(pid);
-      const ms = performance.now() - started;
-      const net = {
-        total: (total - idlePerMs.total * ms) / received,
-        main: (main - idlePerMs.main * ms) / received,
+      const low = await loadWindow(light);
+      const high = await loadWindow(rate);
+      const messages = high.received - low.received;
+      const per = {
+        total: (high.count.total - low.count.total) / messages,
+        main: (high.count.main - low.count.main) / messages,
       };
-      result.grossPerMessage.push(total / received);
-      result.perMessage.push(net);
+      result.perMessage.push(per);
       log(
-        `${side} window ${w}: ${received} messages; per message ${fmt(total / received / 1000, 1)} k gross, ` +
-          `${fmt(net.total / 1000, 1)} k net, of which ${fmt(net.main / 1000, 1)} k on the main thread ` +
-          `(GCs: ${gc.minor} minor, ${gc.major} major)`,
+        `${side} pair ${w}: ${low.received} and ${high.received} messages; per message ${fmt(per.main / 1000, 1)} k ` +
+          `on the main thread, ${fmt(per.total / 1000, 1)} k in all (major GCs: ${low.gc.major} / ${high.gc.major})`,
       );
     }
     return result;
@@ -224,26 +214,24 @@ async function main(): Promise<void> {
   }
 
   const floor = results.find((r) => r.side === 'floor');
-  const net = (r: SideResult, of: keyof Count) => median(r.perMessage.map((count) => count[of]));
+  const per = (r: SideResult, of: keyof Count) => median(r.perMessage.map((count) => count[of]));
   console.log(
-    `Instructions per inbound message (callgrind, user space, ${n} chats, ${rate} msg/s, ${windows} windows of ` +
-      `${messages}; medians; net of the idle rate):`,
+    `Instructions per inbound message (callgrind, user space, ${n} chats, ${windows} pairs of ${windowMs / 1000} s ` +
+      `windows at ${Math.max(1, Math.round(rate / 4))} and ${rate} msg/s; medians):`,
   );
   console.log(
-    'side       all threads   main thread   gross   idle M/s   all / floor   main / floor   at the floor’s 8.5 µs',
+    'side     main thread   all threads   main / floor   all / floor   at the floor’s 8.5 µs (main)',
   );
   for (const r of results) {
-    const ratio = (of: keyof Count) => (floor ? net(r, of) / net(floor, of) : Number.NaN);
+    const ratio = (of: keyof Count) => (floor ? per(r, of) / per(floor, of) : Number.NaN);
     console.log(
       [
         r.side.padEnd(6),
-        `${fmt(net(r, 'total') / 1000, 1)}k`.padStart(14),
-        `${fmt(net(r, 'main') / 1000, 1)}k`.padStart(13),
-        `${fmt(median(r.grossPerMessage) / 1000, 1)}k`.padStart(7),
-        fmt(r.idlePerSecond.total / 1e6, 2).padStart(10),
-        fmt(ratio('total'), 3).padStart(13),
+        `${fmt(per(r, 'main') / 1000, 1)}k`.padStart(13),
+        `${fmt(per(r, 'total') / 1000, 1)}k`.padStart(13),
         fmt(ratio('main'), 3).padStart(14),
-        `${fmt(ISSUE_FLOOR_US * ratio('total'), 1)} µs`.padStart(22),
+        fmt(ratio('total'), 3).padStart(13),
+        `${fmt(ISSUE_FLOOR_US * ratio('main'), 1)} µs`.padStart(14),
       ].join(' '),
     );
   }

@@ -1,6 +1,7 @@
 /**
- * The smallest de-duplication window allowed: a back-fill re-reads up to half of it before its cursor
- * (REORDER_ALLOWANCE in session.ts), and those items must still be remembered.
+ * The smallest de-duplication window allowed: twice the items a back-fill re-reads before its cursor
+ * (REORDER_ALLOWANCE in session.ts). Those items themselves are recognised by the session's LatestItems; the
+ * window catches what the service repeats around them.
  */
 export const MIN_DEDUPE_WINDOW = 16;
 

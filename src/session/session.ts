@@ -37,8 +37,9 @@ import { MIN_DEDUPE_WINDOW, RecentIds } from './recent-ids.js';
 import type { SessionTimings } from './timings.js';
 
 /**
- * A back-fill re-reads this many transcript items before the cursor, so that an item the socket delivered out
- * of order and then lost with the socket is still found (see ChatSession.backfillStart).
+ * A back-fill re-reads this many transcript items before the cursor (more when several share a millisecond), so
+ * that an item the socket delivered out of order and then lost with the socket is still found (see
+ * ChatSession.backfillStart; LatestItems keeps them).
  */
 export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
 

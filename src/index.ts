@@ -44,6 +44,7 @@ export {
   type JoinOptions,
 } from './session/client.js';
 export { type ChatItem, ContentType, isTranscriptItem, type MessageContentType } from './session/items.js';
+export type { LatestEntry, TranscriptPosition } from './session/latest-items.js';
 export {
   ChatSession,
   type ChatSessionEvents,

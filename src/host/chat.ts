@@ -3,9 +3,16 @@ import { BotError } from '../bot/composer.js';
 import { type ChatActions, type ContactInfo, Context, type UpdateKind } from '../bot/context.js';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
-import { type ChatItem, ContentType, type MessageContentType } from '../session/items.js';
+import { type ChatItem, ContentType, isTranscriptItem, type MessageContentType } from '../session/items.js';
+import { LatestItems } from '../session/latest-items.js';
 import { RecentIds } from '../session/recent-ids.js';
-import type { ChatSession, EndReason } from '../session/session.js';
+import {
+  type ChatSession,
+  type EndReason,
+  RECENT_LIMIT,
+  REORDER_ALLOWANCE,
+  type SessionSnapshot,
+} from '../session/session.js';
 import type { Semaphore } from './semaphore.js';
 import { replyClientToken } from './tokens.js';
 
@@ -20,6 +27,8 @@ export interface HeldChat {
   readonly outcome: 'handoff' | 'ended' | undefined;
   readonly contactId: string;
   start(): void;
+  /** The session's snapshot, its position bounded by the updates the bot has finished (see HostedChat). */
+  snapshot(): SessionSnapshot;
 }
 
 export interface HostedChatOptions {
@@ -43,6 +52,8 @@ export interface HostedChatOptions {
 interface Entry {
   kind: UpdateKind;
   item?: ChatItem;
+  /** Items delivered after this entry that are not the bot's business (its own messages): done with it. */
+  followers?: ChatItem[];
 }
 
 /** Maps an item to the update kind bots see. */
@@ -71,6 +82,14 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   readonly state: S;
   private readonly queue: Entry[] = [];
   private running = false;
+  /** The entry being handled. */
+  private current: Entry | undefined;
+  /**
+   * The transcript items the bot is done with, kept as the session keeps the items it accepted. Items are done
+   * in the order they were delivered, so every item still queued or running comes after them: a snapshot with
+   * this position passes those on to the next host.
+   */
+  private readonly done = new LatestItems(REORDER_ALLOWANCE, RECENT_LIMIT);
   /** Items already handled: a re-delivered item is never handled twice. */
   private readonly processed = new RecentIds(512);
   private readonly log: Logger;
@@ -101,6 +120,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
       participantId: session.participantId,
       bot: bot.name,
     });
+    // What the session had accepted before the bot came (history, a resumed snapshot's items) needs nothing.
+    for (const entry of session.snapshot().recent ?? []) this.done.add(entry.id, entry.time);
     session.on('item', (item) => this.onItem(item));
     session.on('ended', (reason) => this.onEnded(reason));
   }
@@ -123,6 +144,16 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return !this.running && this.queue.length === 0;
   }
 
+  /**
+   * The session's snapshot, but positioned after the last update the bot finished, not the last the session
+   * accepted: another host resuming from it gets the updates still queued here, and the one running (its replies
+   * carry the same ClientTokens there, so a reply already sent is not posted twice).
+   */
+  snapshot(): SessionSnapshot {
+    const { cursor, cursorTime, recent, ...identity } = this.session.snapshot();
+    return { ...identity, ...this.done.position() };
+  }
+
   /** Queues the `join` hook; it runs before any message. */
   start(): void {
     this.enqueue({ kind: 'join' }, true);
@@ -130,8 +161,14 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   private onItem(item: ChatItem): void {
     // Own messages and other bots' echoes are not the bot's business.
-    if (this.session.isOwn(item) || (item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT'))
+    if (this.session.isOwn(item) || (item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT')) {
+      // Done once the updates delivered before it are.
+      const last = this.queue.at(-1) ?? this.current;
+      if (!last) this.markDone(item);
+      else if (last.followers) last.followers.push(item);
+      else last.followers = [item];
       return;
+    }
     if (this.processed.has(item.Id)) return;
     this.options.onReceived(this, item);
     this.enqueue({ kind: kindOf(item), item }, false);
@@ -168,15 +205,19 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     this.running = true;
     try {
       for (let entry = this.queue.shift(); entry; entry = this.queue.shift()) {
+        this.current = entry;
         await this.options.slots.acquire();
         try {
           await this.runEntry(entry);
         } finally {
           this.options.slots.release();
         }
+        if (entry.item) this.markDone(entry.item);
+        for (const item of entry.followers ?? []) this.markDone(item);
       }
     } finally {
       this.running = false;
+      this.current = undefined;
     }
     this.options.onIdle(this);
   }
@@ -218,6 +259,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
       this.fail(ctx, error);
     }
     this.options.onHandled(this, entry.kind, performance.now() - started, result === 'timeout');
+  }
+
+  private markDone(item: ChatItem): void {
+    if (isTranscriptItem(item) && !this.done.has(item.Id)) this.done.add(item.Id, item.AbsoluteTime);
   }
 
   private context(entry: Entry): Context<S> {

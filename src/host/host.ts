@@ -324,7 +324,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         const { session } = chat;
         try {
           if (mode === 'keep') {
-            snapshots.push(session.snapshot());
+            snapshots.push(chat.snapshot());
             session.close();
             return;
           }

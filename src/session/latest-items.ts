@@ -7,6 +7,27 @@ export interface LatestEntry {
   time?: string;
 }
 
+/** Where a participant stands in the transcript: the part of a snapshot that back-fills resume from. */
+export interface TranscriptPosition {
+  /**
+   * The latest transcript item (by AbsoluteTime) this participant saw; back-fill resumes after it. An item that
+   * arrives late, after a later one, does not move it back.
+   */
+  cursor?: string;
+  /**
+   * The cursor item's AbsoluteTime. Used only when the service does not know the cursor item: then only items
+   * after this time are delivered from the most recent transcript page (CB_CURSOR_UNKNOWN).
+   */
+  cursorTime?: string;
+  /**
+   * The latest few transcript items (by AbsoluteTime) this participant accepted, earliest first, with their
+   * AbsoluteTime: the next back-fill re-reads from the earliest of them, so that an item the socket delivered
+   * out of order (or lost behind a later one) before the handover is neither repeated nor missed. Leave it out
+   * when resuming from a cursor of your own choosing: its items count as seen.
+   */
+  recent?: LatestEntry[];
+}
+
 const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
 const number = (text: string, at: number, count: number) => {
   let value = 0;
@@ -182,6 +203,14 @@ export class LatestItems {
       entries.push(time ? { id: this.id(i)!, time } : { id: this.id(i)! });
     }
     return entries;
+  }
+
+  /** The entries as a snapshot carries them: the last is the cursor. Empty when there are none. */
+  position(): TranscriptPosition {
+    const last = this.count - 1;
+    if (last < 0) return {};
+    const cursorTime = this.time(last);
+    return { cursor: this.id(last), ...(cursorTime ? { cursorTime } : {}), recent: this.entries() };
   }
 
   clear(): void {

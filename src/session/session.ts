@@ -32,7 +32,7 @@ import {
   MESSAGE_CONTENT_TYPES,
   type MessageContentType,
 } from './items.js';
-import { type LatestEntry, LatestItems, timeMs } from './latest-items.js';
+import { LatestItems, type TranscriptPosition, timeMs } from './latest-items.js';
 import { MIN_DEDUPE_WINDOW, RecentIds } from './recent-ids.js';
 import type { SessionTimings } from './timings.js';
 
@@ -44,7 +44,7 @@ import type { SessionTimings } from './timings.js';
 export const REORDER_ALLOWANCE = MIN_DEDUPE_WINDOW / 2;
 
 /** At most this many recent items are kept, however many share the earliest millisecond (see LatestItems). */
-const RECENT_LIMIT = 4 * REORDER_ALLOWANCE;
+export const RECENT_LIMIT = 4 * REORDER_ALLOWANCE;
 
 /** The events that carry a chat item. */
 type ItemEvent = 'item' | 'message' | 'typing' | 'participantJoined' | 'participantLeft' | 'event';
@@ -135,7 +135,7 @@ export interface SessionContext {
 export type LifecycleEvent = 'reconnect' | 'rotate' | 'refresh';
 
 /** The identity of a chat participant: everything needed to re-attach to it from another process. */
-export interface SessionSnapshot {
+export interface SessionSnapshot extends TranscriptPosition {
   instanceId: string;
   contactId: string;
   initialContactId: string;
@@ -143,23 +143,6 @@ export interface SessionSnapshot {
   /** Secret. Store it as carefully as any credential; never log it. */
   participantToken: string;
   displayName?: string;
-  /**
-   * The latest transcript item (by AbsoluteTime) this participant saw; back-fill resumes after it. An item that
-   * arrives late, after a later one, does not move it back.
-   */
-  cursor?: string;
-  /**
-   * The cursor item's AbsoluteTime. Used only when the service does not know the cursor item: then only items
-   * after this time are delivered from the most recent transcript page (CB_CURSOR_UNKNOWN).
-   */
-  cursorTime?: string;
-  /**
-   * The latest few transcript items (by AbsoluteTime) this participant accepted, earliest first, with their
-   * AbsoluteTime: the next back-fill re-reads from the earliest of them, so that an item the socket delivered
-   * out of order (or lost behind a later one) before the handover is neither repeated nor missed. Leave it out
-   * when resuming from a cursor of your own choosing: its items count as seen.
-   */
-  recent?: LatestEntry[];
 }
 
 export interface SendMessageOptions {
@@ -322,15 +305,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       participantId: this.participantId,
       participantToken: this.participantToken,
       ...(this.displayName ? { displayName: this.displayName } : {}),
-      ...(this.latest.size > 0
-        ? {
-            cursor: this.cursor,
-            ...(this.latest.time(this.latest.size - 1)
-              ? { cursorTime: this.latest.time(this.latest.size - 1) }
-              : {}),
-            recent: this.latest.entries(),
-          }
-        : {}),
+      ...this.latest.position(),
     };
   }
 

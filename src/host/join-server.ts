@@ -33,8 +33,9 @@ export interface JoinServerOptions {
  * The answer to each coded error a join can produce. 4xx: the request is wrong, or (409) the chat is over, so
  * the flow should not retry; 502: an upstream failure (the Connect API, the network, the chat websocket, the
  * connection's credentials), worth a retry; 503: the host refuses joins; 504: the join ran out of time. Any
- * other coded error is 502 too ({@link UNMAPPED_STATUS}); 500 is kept for a genuine bug, anything thrown that
- * is not a ConnectBotError.
+ * other coded error is 502 too ({@link UNMAPPED_STATUS}). 500 is for a bug: in the bot (CB_HANDLER_FAILED, it
+ * could not start in the chat; a retry would fail the same way) or in the host (anything thrown that is not a
+ * ConnectBotError, INTERNAL_ERROR).
  */
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BadJoinRequest]: 400,
@@ -42,6 +43,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.ChatEnded]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.HandlerFailed]: 500,
   [ErrorCode.ApiRefused]: 502,
   [ErrorCode.Network]: 502,
   [ErrorCode.SocketFailed]: 502,

@@ -32,7 +32,8 @@ describe('host dispatch around the end of a chat', () => {
       instanceId: setup.emulator.instanceId,
       contactId: chat.contactId,
     });
-    expect(answer.body.status).toBe('error');
+    // A bug in the bot, not an upstream failure: the flow should not retry.
+    expect(answer).toMatchObject({ status: 500, body: { status: 'error', code: 'CB_HANDLER_FAILED' } });
     // The join failed and the host holds no chat for this contact...
     expect(setup.host.chats.size).toBe(0);
     // ...so the bot must not stay in the chat (the flow's Wait block would wait on a bot nobody runs).

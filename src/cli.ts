@@ -183,6 +183,22 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * What stopped the command, for an operator: a coded error as its code, message and cause; a system error (a port
+ * in use, a missing file) as its message. A stack only where it points at code: an uncoded error (a bug), or a
+ * coded one caused by code (a bot that throws as it loads).
+ */
+function describeFailure(error: unknown): string {
+  if (error instanceof ConnectBotError) {
+    const { cause } = error;
+    return cause instanceof Error
+      ? `${error.code}: ${error.message}\n  caused by: ${describeFailure(cause)}`
+      : `${error.code}: ${error.message}`;
+  }
+  if (!(error instanceof Error)) return String(error);
+  return 'syscall' in error ? error.message : (error.stack ?? error.message);
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     log(`connect-bot: ${(error as Error).message}\n\n${USAGE}`);
@@ -192,6 +208,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     log(`connect-bot: ${error.message}`);
     process.exit(2);
   }
-  log(`connect-bot: ${(error as Error).stack ?? String(error)}`);
+  log(`connect-bot: ${describeFailure(error)}`);
   process.exit(1);
 });

@@ -63,6 +63,10 @@ export const configSchema = z
         default: z.string().min(1).optional(),
       })
       .strict()
+      .refine((bots) => !bots.default || !bots.enabled || bots.enabled.includes(bots.default), {
+        message: 'must be one of bots.enabled',
+        path: ['default'],
+      })
       .prefault({}),
     join: z
       .object({

@@ -1,6 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { TokenBucketLimiter } from '../connect/quotas.js';
+import { ConnectBotError, ErrorCode } from '../errors.js';
 import { HealthServer } from '../observability/health.js';
 import type { Logger } from '../observability/log-types.js';
 import { HostMetrics } from '../observability/metrics.js';
@@ -37,6 +38,12 @@ export async function startHost(
   const { logger } = options;
   if (config.host.v8Tuning) tuneV8ForHeldChats();
   const bots = options.bots ?? (await loadBots(config.bots.dir, config.bots.enabled));
+  if (config.bots.default && !bots.some((bot) => bot.name === config.bots.default)) {
+    throw new ConnectBotError(
+      ErrorCode.ConfigInvalid,
+      `invalid configuration:\n  - bots.default: no bot "${config.bots.default}" in ${config.bots.dir} (found: ${bots.map((bot) => bot.name).join(', ') || 'none'})`,
+    );
+  }
   const limiter = config.quotas.enabled
     ? new TokenBucketLimiter({
         rates: config.quotas.rates,

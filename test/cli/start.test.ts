@@ -34,6 +34,40 @@ describe('connect-bot start', () => {
     expect(cli.stdout.some((line) => line.startsWith('connect-bot ready'))).toBe(false);
   });
 
+  it('refuses a default bot that is not loaded with exit code 2, naming the bots it found', async () => {
+    const cli = runCli(['start'], {
+      env: {
+        CONNECT_BOT_JOIN_SECRET: 'x'.repeat(32),
+        CONNECT_BOT_JOIN_PORT: '0',
+        CONNECT_BOT_DEFAULT_BOT: 'nope',
+      },
+    });
+    expect(await cli.exit()).toBe(2);
+    expect(cli.stderr.join('\n')).toContain(
+      'bots.default: no bot "nope" in bots (found: echo, faq, handoff)',
+    );
+  });
+
+  it('refuses a default bot outside bots.enabled before loading anything', async () => {
+    const file = join(dir, 'default-not-enabled.json');
+    await writeFile(file, JSON.stringify({ bots: { enabled: ['echo'], default: 'faq' } }));
+    const cli = runCli(['start', '--config', file], { env: { CONNECT_BOT_JOIN_SECRET: 'x'.repeat(32) } });
+    expect(await cli.exit()).toBe(2);
+    expect(cli.stderr.join('\n')).toContain('bots.default: must be one of bots.enabled');
+  });
+
+  it('reports a coded startup failure by its code and cause, without a stack trace', async () => {
+    const missing = join(dir, 'no-such-folder');
+    const cli = runCli(['start'], {
+      env: { CONNECT_BOT_JOIN_SECRET: 'x'.repeat(32), CONNECT_BOT_BOTS_DIR: missing },
+    });
+    expect(await cli.exit()).toBe(1);
+    expect(cli.stderr).toEqual([
+      `connect-bot: CB_BOT_LOAD_FAILED: cannot read the bots folder ${missing}`,
+      `  caused by: ENOENT: no such file or directory, scandir '${missing}'`,
+    ]);
+  });
+
   describe('against the emulator', () => {
     let emulator: Emulator;
     beforeAll(async () => {

@@ -29,6 +29,7 @@ export {
   type BotHostOptions,
   type JoinRequest,
   type JoinResult,
+  type KeptChat,
   type ShutdownMode,
   type StopResult,
 } from './host/host.js';

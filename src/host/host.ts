@@ -3,7 +3,7 @@ import { ConnectBotError, describeThrown, ErrorCode, HandlerError } from '../err
 import { type Logger, silentLogger } from '../observability/log-types.js';
 import type { ChatClient } from '../session/client.js';
 import type { ChatItem } from '../session/items.js';
-import type { EndReason, SessionSnapshot } from '../session/session.js';
+import type { ChatSession, EndReason, SessionSnapshot } from '../session/session.js';
 import type { HeldChat, HostedChatOptions } from './chat.js';
 import type { PreparedBot } from './registry.js';
 import { Semaphore } from './semaphore.js';
@@ -73,8 +73,18 @@ export interface StopResult {
   chats: number;
   /** Chats whose handlers were still running when the drain timeout hit. */
   unfinished: number;
-  /** For `keep`: the snapshots another host needs to resume the chats. Contains secrets. */
-  snapshots: SessionSnapshot[];
+  /** For `keep`: what another host needs to {@link BotHost.resume} the chats. Contains secrets. */
+  kept: KeptChat[];
+}
+
+/** A chat kept at a `keep` shutdown: what another host needs to take it over with {@link BotHost.resume}. */
+export interface KeptChat {
+  /** The bot that ran the chat. */
+  bot: string;
+  /** The join's attributes, which the bot reads as `ctx.contact.attributes`. */
+  attributes: Record<string, string>;
+  /** The participant, positioned after the last update the bot finished. Contains a secret. */
+  snapshot: SessionSnapshot;
 }
 
 /**
@@ -175,7 +185,50 @@ export class BotHost extends EventEmitter<BotHostEvents> {
    * Puts a bot into a chat and resolves once it is connected. Idempotent per contact: a repeat while the bot
    * is live (or joining) returns the same participant.
    */
-  async join(request: JoinRequest): Promise<JoinResult> {
+  join(request: JoinRequest): Promise<JoinResult> {
+    return this.admit(request, () => {
+      const bot = this.selectBot(request);
+      return this.startJoin(request, bot);
+    });
+  }
+
+  /**
+   * Takes over a chat another host (or this one before a restart) kept at a `keep` shutdown: re-attaches to its
+   * participant, back-fills what was said meanwhile and what the bot there had not finished, and runs the same
+   * bot with the same attributes. The bot's `onJoin` hook does not run again, and its per-chat state starts
+   * from `sessionDefaults`. Idempotent per contact like {@link join}; a chat that ended meanwhile is
+   * `CB_CHAT_ENDED`.
+   */
+  resume(kept: KeptChat): Promise<JoinResult> {
+    const { snapshot } = kept;
+    const request: JoinRequest = {
+      instanceId: snapshot.instanceId,
+      contactId: snapshot.contactId,
+      initialContactId: snapshot.initialContactId,
+      bot: kept.bot,
+      attributes: kept.attributes,
+    };
+    return this.admit(request, () => {
+      const bot = this.selectBot(request);
+      return this.startResume(snapshot, request, bot);
+    });
+  }
+
+  private async startResume(
+    snapshot: SessionSnapshot,
+    request: JoinRequest,
+    bot: PreparedBot,
+  ): Promise<JoinResult> {
+    const started = performance.now();
+    const session = await this.options.client.resume(snapshot);
+    return this.adopt(session, request, bot, started, false);
+  }
+
+  /**
+   * What joins and resumes share: one attempt per contact at a time, a live chat returned as it is, no new chat
+   * while draining or at capacity, and a failure reported (`joinFailed`) with its code.
+   */
+  private async admit(request: JoinRequest, open: () => Promise<JoinResult>): Promise<JoinResult> {
     const live = this.chats.get(request.contactId);
     if (live && !live.session.ended) {
       return {
@@ -193,12 +246,11 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         ErrorCode.NotAccepting,
         `the host is at capacity (${this.options.maxChats} chats)`,
       );
-    const bot = this.selectBot(request);
     const started = performance.now();
-    const joining = this.startJoin(request, bot);
-    this.joins.set(request.contactId, joining);
+    const opening = open();
+    this.joins.set(request.contactId, opening);
     try {
-      return await joining;
+      return await opening;
     } catch (error) {
       const failure =
         error instanceof ConnectBotError
@@ -243,33 +295,48 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     );
     try {
       const session = await Promise.race([joining, timeout]);
-      let chat: HeldChat;
-      try {
-        chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
-      } catch (error) {
-        // The bot could not start (its sessionDefaults threw): no one would run the chat, so the bot leaves it.
-        await session.disconnect().catch(() => session.close());
-        throw new HandlerError(
-          ErrorCode.HandlerFailed,
-          `bot ${bot.name} could not start in the chat: ${describeThrown(error)}`,
-          { cause: error },
-        );
-      }
-      this.chats.set(request.contactId, chat);
-      session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
-      chat.start();
-      const durationMs = performance.now() - started;
-      this.log.info({ event: 'join', contactId: request.contactId, bot: bot.name, durationMs }, 'bot joined');
-      this.emit('joined', chat, durationMs);
-      return {
-        participantId: session.participantId,
-        contactId: request.contactId,
-        bot: bot.name,
-        reused: false,
-      };
+      return this.adopt(session, request, bot, started, true);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Runs `bot` in a session just opened: the host holds the chat from here. `greet`: queue the bot's `onJoin`
+   * hook (a join, not a resume).
+   */
+  private async adopt(
+    session: ChatSession,
+    request: JoinRequest,
+    bot: PreparedBot,
+    started: number,
+    greet: boolean,
+  ): Promise<JoinResult> {
+    let chat: HeldChat;
+    try {
+      chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
+    } catch (error) {
+      // The bot could not start (its sessionDefaults threw): no one would run the chat, so the bot leaves it.
+      await session.disconnect().catch(() => session.close());
+      throw new HandlerError(
+        ErrorCode.HandlerFailed,
+        `bot ${bot.name} could not start in the chat: ${describeThrown(error)}`,
+        { cause: error },
+      );
+    }
+    this.chats.set(request.contactId, chat);
+    session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
+    if (greet) chat.start();
+    const durationMs = performance.now() - started;
+    const event = greet ? 'join' : 'resume';
+    this.log.info({ event, contactId: request.contactId, bot: bot.name, durationMs }, `bot ${event}ed`);
+    this.emit('joined', chat, durationMs);
+    return {
+      participantId: session.participantId,
+      contactId: request.contactId,
+      bot: bot.name,
+      reused: false,
+    };
   }
 
   private onIdle(chat: HeldChat): void {
@@ -318,13 +385,17 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     await this.drained(this.options.drainTimeoutMs);
     const live = [...this.chats.values()].filter((chat) => !chat.session.ended);
     const unfinished = live.filter((chat) => !chat.idle).length;
-    const snapshots: SessionSnapshot[] = [];
+    const kept: KeptChat[] = [];
     await Promise.all(
       live.map(async (chat) => {
         const { session } = chat;
         try {
           if (mode === 'keep') {
-            snapshots.push(chat.snapshot());
+            kept.push({
+              bot: chat.botName,
+              attributes: { ...chat.contact.attributes },
+              snapshot: chat.snapshot(),
+            });
             session.close();
             return;
           }
@@ -352,6 +423,6 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     this.options.client.closeAll();
     this.log.info({ event: 'stopped', chats: live.length, unfinished, mode }, 'host stopped');
     this.emit('stopped');
-    return { mode, chats: live.length, unfinished, snapshots };
+    return { mode, chats: live.length, unfinished, kept };
   }
 }

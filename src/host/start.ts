@@ -110,8 +110,8 @@ export async function startHost(
     async stop() {
       const closing = server.close();
       const result = await host.stop();
-      if (result.mode === 'keep' && config.shutdown.keepFile && result.snapshots.length > 0) {
-        await writeFile(config.shutdown.keepFile, JSON.stringify(result.snapshots), { mode: 0o600 });
+      if (result.mode === 'keep' && config.shutdown.keepFile && result.kept.length > 0) {
+        await writeFile(config.shutdown.keepFile, JSON.stringify(result.kept), { mode: 0o600 });
         await chmod(config.shutdown.keepFile, 0o600);
       }
       limiter?.close();

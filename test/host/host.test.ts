@@ -207,7 +207,7 @@ describe('shutdown', () => {
     const setup = await hostSetup({ bots: [echo], host: { onShutdown: 'keep' } });
     const chat = await chatWithBot(setup);
     const result = await setup.host.stop();
-    expect(result.snapshots).toHaveLength(1);
+    expect(result.kept).toHaveLength(1);
     const bot = setup.emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT')!;
     expect(bot.state).toBe('connected');
     await waitUntil(() => setup.emulator.sockets(bot.participantId).length === 0, 'sockets closed');
@@ -220,7 +220,7 @@ describe('shutdown', () => {
       endpoint: setup.emulator.endpoint,
       credentials: dummyCredentials,
     });
-    const session = await client.resume(result.snapshots[0]!);
+    const session = await client.resume(result.kept[0]!.snapshot);
     const items: string[] = [];
     session.on('message', (item) => items.push(item.Content ?? ''));
     await waitUntil(() => items.includes('while nobody listens'), 'the message sent while the chat was kept');

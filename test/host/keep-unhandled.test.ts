@@ -58,7 +58,7 @@ describe('keep shutdown with updates the bot has not finished', () => {
         credentials: dummyCredentials,
       });
       try {
-        const session = await client.resume(result.snapshots[0]!);
+        const session = await client.resume(result.kept[0]!.snapshot);
         const texts: string[] = [];
         session.on('message', (item) => {
           if (item.ParticipantRole === 'CUSTOMER') texts.push(item.Content ?? '');

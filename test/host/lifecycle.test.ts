@@ -199,7 +199,7 @@ describe('shutdown', () => {
     const chat = await chatWithBot(setup);
     const held = setup.host.chats.get(chat.contactId)!;
     const result = await setup.host.stop();
-    expect(result.snapshots).toHaveLength(1);
+    expect(result.kept).toHaveLength(1);
     await waitUntil(() => held.idle, 'the queue to settle', 5000);
     expect(ends).toEqual([]);
   });

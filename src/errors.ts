@@ -48,6 +48,8 @@ export const ErrorCode = {
   ConfigInvalid: 'CB_CONFIG_INVALID',
   /** A bot plugin could not be loaded. */
   BotLoadFailed: 'CB_BOT_LOAD_FAILED',
+  /** `shutdown.keepFile` exists but cannot be read as the chats a `keep` shutdown wrote. */
+  KeepFileInvalid: 'CB_KEEP_FILE_INVALID',
   /** The input to an action was invalid (e.g. an unsupported content type). */
   InvalidArgument: 'CB_INVALID_ARGUMENT',
 } as const;

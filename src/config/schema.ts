@@ -138,7 +138,10 @@ export const configSchema = z
         onShutdown: z.enum(['handoff', 'leave', 'keep']).default('handoff'),
         drainTimeoutMs: ms.default(10_000),
         handoffAttributes: z.record(z.string(), z.string()).default({ botShutdown: 'true' }),
-        /** With `keep`: write the kept chats' snapshots (secrets!) to this file, mode 0600. */
+        /**
+         * With `keep`: the kept chats (their snapshots carry secrets) are written to this file, mode 0600, and the
+         * next start takes them over from it.
+         */
         keepFile: z.string().min(1).optional(),
       })
       .strict()

@@ -59,6 +59,9 @@ export interface BotHostOptions {
 export interface BotHostEvents {
   joined: [chat: HeldChat, durationMs: number];
   joinFailed: [request: JoinRequest, error: ConnectBotError, durationMs: number];
+  /** A chat taken over with {@link BotHost.resume}. */
+  resumed: [chat: HeldChat, durationMs: number];
+  resumeFailed: [request: JoinRequest, error: ConnectBotError, durationMs: number];
   chatEnded: [chat: HeldChat, reason: EndReason];
   handled: [chat: HeldChat, kind: string, durationMs: number, timedOut: boolean];
   received: [chat: HeldChat, item: ChatItem];
@@ -76,6 +79,9 @@ export interface StopResult {
   /** For `keep`: what another host needs to {@link BotHost.resume} the chats. Contains secrets. */
   kept: KeptChat[];
 }
+
+/** How a chat comes to the host: a join puts the bot in; a resume takes over a participant kept elsewhere. */
+type Admission = 'join' | 'resume';
 
 /** A chat kept at a `keep` shutdown: what another host needs to take it over with {@link BotHost.resume}. */
 export interface KeptChat {
@@ -186,7 +192,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
    * is live (or joining) returns the same participant.
    */
   join(request: JoinRequest): Promise<JoinResult> {
-    return this.admit(request, () => {
+    return this.admit('join', request, () => {
       const bot = this.selectBot(request);
       return this.startJoin(request, bot);
     });
@@ -208,7 +214,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       bot: kept.bot,
       attributes: kept.attributes,
     };
-    return this.admit(request, () => {
+    return this.admit('resume', request, () => {
       const bot = this.selectBot(request);
       return this.startResume(snapshot, request, bot);
     });
@@ -221,14 +227,18 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   ): Promise<JoinResult> {
     const started = performance.now();
     const session = await this.options.client.resume(snapshot);
-    return this.adopt(session, request, bot, started, false);
+    return this.adopt(session, request, bot, started, 'resume');
   }
 
   /**
    * What joins and resumes share: one attempt per contact at a time, a live chat returned as it is, no new chat
    * while draining or at capacity, and a failure reported (`joinFailed`) with its code.
    */
-  private async admit(request: JoinRequest, open: () => Promise<JoinResult>): Promise<JoinResult> {
+  private async admit(
+    kind: Admission,
+    request: JoinRequest,
+    open: () => Promise<JoinResult>,
+  ): Promise<JoinResult> {
     const live = this.chats.get(request.contactId);
     if (live && !live.session.ended) {
       return {
@@ -256,8 +266,16 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         error instanceof ConnectBotError
           ? error
           : new ConnectBotError(ErrorCode.ApiRefused, String(error), { cause: error });
-      this.emit('joinFailed', request, failure, performance.now() - started);
-      this.log.warn({ event: 'join-failed', contactId: request.contactId, err: failure }, 'join failed');
+      this.emit(
+        kind === 'join' ? 'joinFailed' : 'resumeFailed',
+        request,
+        failure,
+        performance.now() - started,
+      );
+      this.log.warn(
+        { event: `${kind}-failed`, contactId: request.contactId, err: failure },
+        `${kind} failed`,
+      );
       throw failure;
     } finally {
       this.joins.delete(request.contactId);
@@ -295,22 +313,22 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     );
     try {
       const session = await Promise.race([joining, timeout]);
-      return this.adopt(session, request, bot, started, true);
+      return this.adopt(session, request, bot, started, 'join');
     } finally {
       clearTimeout(timer);
     }
   }
 
   /**
-   * Runs `bot` in a session just opened: the host holds the chat from here. `greet`: queue the bot's `onJoin`
-   * hook (a join, not a resume).
+   * Runs `bot` in a session just opened: the host holds the chat from here. A join queues the bot's `onJoin`
+   * hook; a resume does not (the bot greeted the chat when it joined).
    */
   private async adopt(
     session: ChatSession,
     request: JoinRequest,
     bot: PreparedBot,
     started: number,
-    greet: boolean,
+    kind: Admission,
   ): Promise<JoinResult> {
     let chat: HeldChat;
     try {
@@ -326,11 +344,10 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     }
     this.chats.set(request.contactId, chat);
     session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
-    if (greet) chat.start();
+    if (kind === 'join') chat.start();
     const durationMs = performance.now() - started;
-    const event = greet ? 'join' : 'resume';
-    this.log.info({ event, contactId: request.contactId, bot: bot.name, durationMs }, `bot ${event}ed`);
-    this.emit('joined', chat, durationMs);
+    this.log.info({ event: kind, contactId: request.contactId, bot: bot.name, durationMs }, `bot ${kind}ed`);
+    this.emit(kind === 'join' ? 'joined' : 'resumed', chat, durationMs);
     return {
       participantId: session.participantId,
       contactId: request.contactId,

@@ -1,4 +1,4 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { TokenBucketLimiter } from '../connect/quotas.js';
 import { ConnectBotError, ErrorCode } from '../errors.js';
@@ -7,8 +7,9 @@ import type { Logger } from '../observability/log-types.js';
 import { HostMetrics } from '../observability/metrics.js';
 import { ChatClient } from '../session/client.js';
 import { tuneV8ForHeldChats } from '../session/tuning.js';
-import { BotHost } from './host.js';
+import { BotHost, type KeptChat } from './host.js';
 import { JoinServer } from './join-server.js';
+import { readKeptFile, writeKeptFile } from './kept-file.js';
 import { loadBots, type PreparedBot } from './registry.js';
 
 export interface RunningHost {
@@ -22,8 +23,28 @@ export interface RunningHost {
   joinUrl: string;
   /** Base URL of /metrics, /livez and /readyz, when `metrics.enabled`. */
   metricsUrl: string | undefined;
+  /**
+   * Settles once every chat read from `shutdown.keepFile` at start (a previous `keep` shutdown's) has been resumed
+   * or given up on; at once when there were none.
+   */
+  resumed: Promise<ResumeSummary>;
   /** Graceful shutdown: stop joins, drain, apply `shutdown.onShutdown`, close the endpoint. */
   stop(): Promise<void>;
+}
+
+/** What became of the chats a previous `keep` shutdown left in `shutdown.keepFile`. */
+export interface ResumeSummary {
+  /** Taken over: this host runs them now. */
+  resumed: number;
+  /** Over while nobody held them (CB_CHAT_ENDED). */
+  ended: number;
+  /** Failed otherwise (logged with their codes). */
+  failed: number;
+  /**
+   * Not taken because this host was full or stopping (CB_NOT_ACCEPTING, CB_SESSION_ENDED): written back with
+   * the chats kept at a `keep` shutdown.
+   */
+  notTaken: KeptChat[];
 }
 
 /** Builds and starts everything `connect-bot start` runs, from a validated configuration. */
@@ -38,6 +59,9 @@ export async function startHost(
   const { logger } = options;
   if (config.host.v8Tuning) tuneV8ForHeldChats();
   const bots = options.bots ?? (await loadBots(config.bots.dir, config.bots.enabled));
+  const { keepFile } = config.shutdown;
+  // Read before anything starts, removed once the host is up: a start that fails leaves them for the next.
+  const kept = keepFile ? await readKeptFile(keepFile) : [];
   if (config.bots.default && !bots.some((bot) => bot.name === config.bots.default)) {
     throw new ConnectBotError(
       ErrorCode.ConfigInvalid,
@@ -97,7 +121,15 @@ export async function startHost(
   health?.markStarted();
   if (!config.join.secret)
     logger.warn({ event: 'insecure' }, 'the join endpoint accepts unauthenticated requests');
+  if (config.shutdown.onShutdown === 'keep' && !keepFile)
+    logger.warn(
+      { event: 'keep-without-file' },
+      'shutdown.onShutdown is keep but shutdown.keepFile is unset: no host can resume the kept chats',
+    );
   logger.info({ event: 'start', joinUrl, metricsUrl, bots: bots.map((b) => b.name) }, 'bot host started');
+  if (keepFile && kept.length > 0) await rm(keepFile, { force: true });
+  const resumed = resumeKept(host, kept, logger);
+  let stopping: Promise<void> | undefined;
   return {
     host,
     client,
@@ -107,16 +139,55 @@ export async function startHost(
     health,
     joinUrl,
     metricsUrl,
-    async stop() {
-      const closing = server.close();
-      const result = await host.stop();
-      if (result.mode === 'keep' && config.shutdown.keepFile && result.kept.length > 0) {
-        await writeFile(config.shutdown.keepFile, JSON.stringify(result.kept), { mode: 0o600 });
-        await chmod(config.shutdown.keepFile, 0o600);
-      }
-      limiter?.close();
-      await closing;
-      await health?.close();
+    resumed,
+    stop() {
+      stopping ??= stopAll();
+      return stopping;
     },
   };
+
+  async function stopAll(): Promise<void> {
+    const closing = server.close();
+    const result = await host.stop();
+    const { notTaken } = await resumed;
+    const keeping = result.mode === 'keep' ? [...result.kept, ...notTaken] : [];
+    if (keepFile && keeping.length > 0) await writeKeptFile(keepFile, keeping);
+    else if (notTaken.length > 0)
+      logger.warn(
+        { event: 'kept-chats-dropped', chats: notTaken.length },
+        'kept chats this host never took over are not kept again (shutdown.onShutdown is not keep)',
+      );
+    limiter?.close();
+    await closing;
+    await health?.close();
+  }
+}
+
+/** Takes over the chats a previous `keep` shutdown left, all at once (the rate limiter paces the calls). */
+async function resumeKept(host: BotHost, kept: KeptChat[], logger: Logger): Promise<ResumeSummary> {
+  const summary: ResumeSummary = { resumed: 0, ended: 0, failed: 0, notTaken: [] };
+  if (kept.length === 0) return summary;
+  await Promise.all(
+    kept.map(async (chat) => {
+      try {
+        await host.resume(chat);
+        summary.resumed++;
+      } catch (error) {
+        const code = error instanceof ConnectBotError ? error.code : undefined;
+        if (code === ErrorCode.ChatEnded) summary.ended++;
+        else if (code === ErrorCode.NotAccepting || code === ErrorCode.SessionEnded)
+          summary.notTaken.push(chat);
+        else {
+          summary.failed++;
+          logger.error(
+            { event: 'resume-failed', contactId: chat.snapshot.contactId, err: error },
+            'could not take over a kept chat',
+          );
+        }
+      }
+    }),
+  );
+  const { notTaken, ...counts } = summary;
+  logger.info({ event: 'resume-kept', ...counts, notTaken: notTaken.length }, 'kept chats taken over');
+  return summary;
 }

@@ -13,6 +13,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class HostMetrics {
   readonly registry = new Registry();
   private readonly joins: Counter<'result'>;
+  private readonly resumes: Counter<'result'>;
   private readonly reconnects: Counter<'reason'>;
   private readonly rotations: Counter;
   private readonly refreshes: Counter;
@@ -75,6 +76,12 @@ export class HostMetrics {
     this.joins = new Counter({
       name: 'bothost_joins_total',
       help: 'Joins, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.resumes = new Counter({
+      name: 'bothost_resumes_total',
+      help: 'Chats taken over from a keep shutdown (BotHost.resume), by result',
       labelNames: ['result'],
       registers,
     });
@@ -163,6 +170,8 @@ export class HostMetrics {
       joinDuration.observe(ms / 1000);
     });
     host.on('joinFailed', (_request, error) => this.joins.inc({ result: error.code }));
+    host.on('resumed', () => this.resumes.inc({ result: 'success' }));
+    host.on('resumeFailed', (_request, error) => this.resumes.inc({ result: error.code }));
     host.on('received', (_chat, item) => {
       if (item.Type === 'MESSAGE') this.received.inc({ role: item.ParticipantRole ?? 'UNKNOWN' });
     });

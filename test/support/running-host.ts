@@ -29,9 +29,14 @@ export const SECRET = 'running-host-secret-0123456789';
  * an emulator whose flow posts to it, with logs captured at `debug`.
  */
 export async function runningHost(
-  options: { config?: Record<string, unknown>; emulator?: EmulatorOptions } = {},
+  options: {
+    config?: Record<string, unknown>;
+    emulator?: EmulatorOptions;
+    /** Run against this emulator (a second host, or a restart); its owner closes it. */
+    on?: Emulator;
+  } = {},
 ): Promise<{ emulator: Emulator; running: RunningHost; logs: LogCapture }> {
-  const emulator = await startEmulator(options.emulator);
+  const emulator = options.on ?? (await startEmulator(options.emulator));
   const logs = new LogCapture();
   const logger = createLogger({ level: 'debug', destination: logs, pretty: false });
   const config = await loadConfig({
@@ -49,7 +54,7 @@ export async function runningHost(
   emulator.setFlow({ url: running.joinUrl, secret: SECRET });
   cleanups.push(async () => {
     await running.stop();
-    await emulator.close();
+    if (!options.on) await emulator.close();
   });
   return { emulator, running, logs };
 }

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+import type { KeptChat } from './host.js';
+
+const id = z.string().min(1).max(256);
+
+const keptChat = z.object({
+  bot: z.string().min(1),
+  attributes: z.record(z.string(), z.string()),
+  snapshot: z.object({
+    instanceId: id,
+    contactId: id,
+    initialContactId: id,
+    participantId: id,
+    participantToken: z.string().min(1),
+    displayName: z.string().optional(),
+    cursor: id.optional(),
+    cursorTime: z.string().optional(),
+    recent: z.array(z.object({ id, time: z.string().optional() })).optional(),
+  }),
+});
+
+/**
+ * Writes the chats kept at shutdown to `path`, mode 0600 (the snapshots carry participant tokens). The file is
+ * written beside it and renamed into place, so a reader never sees half of it.
+ */
+export async function writeKeptFile(path: string, kept: KeptChat[]): Promise<void> {
+  const partial = `${path}.${randomUUID()}.partial`;
+  try {
+    await writeFile(partial, JSON.stringify(kept), { mode: 0o600 });
+    await rename(partial, path);
+  } finally {
+    await rm(partial, { force: true });
+  }
+}
+
+/**
+ * Reads the chats a `keep` shutdown wrote to `path`. No file: none. A file that is not a list of kept chats is
+ * `CB_KEEP_FILE_INVALID`. The caller removes the file once the chats are its own.
+ */
+export async function readKeptFile(path: string): Promise<KeptChat[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ConnectBotError(ErrorCode.KeepFileInvalid, `cannot read the kept chats in ${path}`, {
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConnectBotError(ErrorCode.KeepFileInvalid, `${path} is not JSON`, { cause: error });
+  }
+  const checked = z.array(keptChat).safeParse(parsed);
+  if (!checked.success) {
+    const problems = checked.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ConnectBotError(
+      ErrorCode.KeepFileInvalid,
+      `${path} is not a list of kept chats: ${problems.slice(0, 5).join('; ')}`,
+    );
+  }
+  return checked.data;
+}

@@ -716,18 +716,29 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private callListener(event: ItemEvent, listener: RegisteredListener, item: WireItem): void {
     if (listener.once) this.removeListener(event, listener.fn, undefined, true);
     try {
-      listener.fn.call(listener.context, item);
+      const result: unknown = listener.fn.call(listener.context, item);
+      // An async listener's failure comes later: reported the same way, never an unhandled rejection (which
+      // would stop the process, and every chat in it).
+      if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+          this.listenerFailed(event, item, 'rejected', error),
+        );
+      }
     } catch (error) {
-      this.log.warn(
-        { event: 'listener-failed', listener: event, itemId: item.Id, err: error },
-        'a listener threw',
-      );
-      this.reportError(
-        new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener threw: ${describeThrown(error)}`, {
-          cause: error,
-        }),
-      );
+      this.listenerFailed(event, item, 'threw', error);
     }
+  }
+
+  private listenerFailed(event: ItemEvent, item: WireItem, how: 'threw' | 'rejected', error: unknown): void {
+    this.log.warn(
+      { event: 'listener-failed', listener: event, itemId: item.Id, err: error },
+      `a listener ${how}`,
+    );
+    this.reportError(
+      new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener ${how}: ${describeThrown(error)}`, {
+        cause: error,
+      }),
+    );
   }
 
   /**

@@ -181,3 +181,34 @@ describe('the back-fill ring after out-of-order delivery followed by more items'
     expect(recorder.customerMessages()).toEqual(['first', 'B', 'A', ...more, 'after']);
   });
 });
+
+describe('an async listener whose promise rejects', () => {
+  it('is a CB_HANDLER_FAILED error event, not an unhandled rejection, and the session goes on', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failed = nextEvent(session, 'error', () => true, 5000);
+      session.on('message', async (item) => {
+        await Promise.resolve();
+        if (item.Content === 'first') throw new Error('lookup failed');
+      });
+      emulator.say(chat.contactId, 'first');
+      const [error] = await failed;
+      expect(error).toMatchObject({
+        code: ErrorCode.HandlerFailed,
+        message: "a 'message' listener rejected: Error: lookup failed",
+      });
+      emulator.say(chat.contactId, 'second');
+      await recorder.waitForMessages(2);
+      // Node reports an unhandled rejection after the microtask queue drains: a macrotask later is enough.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(session.state).toBe('open');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

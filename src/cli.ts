@@ -188,11 +188,13 @@ async function main(argv: string[]): Promise<void> {
  * in use, a missing file) as its message. A stack only where it points at code: an uncoded error (a bug), or a
  * coded one caused by code (a bot that throws as it loads).
  */
-function describeFailure(error: unknown): string {
+function describeFailure(error: unknown, seen = new Set<unknown>()): string {
+  seen.add(error);
   if (error instanceof ConnectBotError) {
     const { cause } = error;
-    return cause instanceof Error
-      ? `${error.code}: ${error.message}\n  caused by: ${describeFailure(cause)}`
+    // A cause met before (a chain that loops) is not followed again.
+    return cause instanceof Error && !seen.has(cause)
+      ? `${error.code}: ${error.message}\n  caused by: ${describeFailure(cause, seen)}`
       : `${error.code}: ${error.message}`;
   }
   if (!(error instanceof Error)) return String(error);

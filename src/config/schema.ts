@@ -59,12 +59,12 @@ export const configSchema = z
         dir: z.string().min(1).default('bots'),
         /** Load only these bots. Default: every bot in `dir`. */
         enabled: z.array(z.string().min(1)).min(1).optional(),
-        /** Bot for joins that name none. */
-        default: z.string().min(1).optional(),
+        /** Bot for joins that name none; `null` for none (joins must then name their bot). */
+        default: z.string().min(1).nullable().optional(),
       })
       .strict()
       .refine((bots) => !bots.default || !bots.enabled || bots.enabled.includes(bots.default), {
-        message: 'must be one of bots.enabled',
+        message: 'must be one of bots.enabled (or null: joins name their bot)',
         path: ['default'],
       })
       .prefault({}),

@@ -26,9 +26,27 @@ export interface HeldChat {
   readonly idle: boolean;
   readonly outcome: 'handoff' | 'ended' | undefined;
   readonly contactId: string;
-  start(): void;
+  /** Queues the bot's `onJoin` hook when `greet`; otherwise the chat starts as one already greeted. */
+  start(greet: boolean): void;
   /** The session's snapshot, its position bounded by the updates the bot has finished (see HostedChat). */
   snapshot(): SessionSnapshot;
+  /** What another host needs to take the chat over (see {@link BotHost.resume}). Contains a secret. */
+  kept(): KeptChat;
+}
+
+/** A chat kept at a `keep` shutdown: what another host needs to take it over with {@link BotHost.resume}. */
+export interface KeptChat {
+  /** The bot that ran the chat. */
+  bot: string;
+  /**
+   * The join's attributes, with those the bot set since (`ctx.setAttributes`, a handoff's); the resumed bot
+   * reads them as `ctx.contact.attributes`.
+   */
+  attributes: Record<string, string>;
+  /** Whether the bot's `onJoin` hook had finished; if not, the next host runs it (its replies are not posted twice). */
+  joined: boolean;
+  /** The participant, positioned after the last update the bot finished. Contains a secret. */
+  snapshot: SessionSnapshot;
 }
 
 export interface HostedChatOptions {
@@ -84,6 +102,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   private running = false;
   /** The entry being handled. */
   private current: Entry | undefined;
+  /** Set once the `onJoin` hook has run (or was not to run: a resumed chat already greeted). */
+  private joined = false;
+  /** Attributes the bot set on the contact, kept for the host that takes the chat over. */
+  private readonly attributesSet: Record<string, string> = {};
   /**
    * The transcript items the bot is done with, kept as the session keeps the items it accepted. Items are done
    * in the order they were delivered, so every item still queued or running comes after them: a snapshot with
@@ -154,19 +176,25 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return { ...identity, ...this.done.position() };
   }
 
-  /** Queues the `join` hook; it runs before any message. */
-  start(): void {
-    this.enqueue({ kind: 'join' }, true);
+  kept(): KeptChat {
+    return {
+      bot: this.bot.name,
+      attributes: { ...this.contact.attributes, ...this.attributesSet },
+      joined: this.joined,
+      snapshot: this.snapshot(),
+    };
+  }
+
+  /** Queues the `join` hook, which runs before any message, when `greet`. */
+  start(greet: boolean): void {
+    if (greet) this.enqueue({ kind: 'join' }, true);
+    else this.joined = true;
   }
 
   private onItem(item: ChatItem): void {
     // Own messages and other bots' echoes are not the bot's business.
     if (this.session.isOwn(item) || (item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT')) {
-      // Done once the updates delivered before it are.
-      const last = this.queue.at(-1) ?? this.current;
-      if (!last) this.markDone(item);
-      else if (last.followers) last.followers.push(item);
-      else last.followers = [item];
+      this.follow(item);
       return;
     }
     if (this.processed.has(item.Id)) return;
@@ -186,8 +214,18 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     this.enqueue({ kind: 'end' }, true);
   }
 
+  /** Marks `item`, which the bot will not be given, done once the updates delivered before it are. */
+  private follow(item: ChatItem): void {
+    const last = this.queue.at(-1) ?? this.current;
+    if (!last) this.markDone(item);
+    else if (last.followers) last.followers.push(item);
+    else last.followers = [item];
+  }
+
   private enqueue(entry: Entry, always: boolean): void {
     if (!always && this.queue.length >= this.options.maxQueueDepth) {
+      // Dropped for good: not handed to the next host either.
+      if (entry.item) this.follow(entry.item);
       this.stats.dropped++;
       const error = new ConnectBotError(
         ErrorCode.QueueFull,
@@ -213,6 +251,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
           this.options.slots.release();
         }
         if (entry.item) this.markDone(entry.item);
+        else if (entry.kind === 'join') this.joined = true;
         for (const item of entry.followers ?? []) this.markDone(item);
       }
     } finally {
@@ -298,12 +337,13 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return this.session.sendEvent('read', { messageId });
   }
 
-  setAttributes(attributes: Record<string, string>): Promise<void> {
-    return this.session.setAttributes(attributes);
+  async setAttributes(attributes: Record<string, string>): Promise<void> {
+    await this.session.setAttributes(attributes);
+    Object.assign(this.attributesSet, attributes);
   }
 
   async handoff(attributes: Record<string, string>): Promise<void> {
-    if (Object.keys(attributes).length > 0) await this.session.setAttributes(attributes);
+    if (Object.keys(attributes).length > 0) await this.setAttributes(attributes);
     this.log.info(
       { event: 'handoff', attributes: Object.keys(attributes) },
       'handing the chat back to the flow',

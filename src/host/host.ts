@@ -4,7 +4,10 @@ import { type Logger, silentLogger } from '../observability/log-types.js';
 import type { ChatClient } from '../session/client.js';
 import type { ChatItem } from '../session/items.js';
 import type { ChatSession, EndReason, SessionSnapshot } from '../session/session.js';
-import type { HeldChat, HostedChatOptions } from './chat.js';
+import type { HeldChat, HostedChatOptions, KeptChat } from './chat.js';
+
+export type { KeptChat } from './chat.js';
+
 import type { PreparedBot } from './registry.js';
 import { Semaphore } from './semaphore.js';
 
@@ -83,16 +86,6 @@ export interface StopResult {
 /** How a chat comes to the host: a join puts the bot in; a resume takes over a participant kept elsewhere. */
 type Admission = 'join' | 'resume';
 
-/** A chat kept at a `keep` shutdown: what another host needs to take it over with {@link BotHost.resume}. */
-export interface KeptChat {
-  /** The bot that ran the chat. */
-  bot: string;
-  /** The join's attributes, which the bot reads as `ctx.contact.attributes`. */
-  attributes: Record<string, string>;
-  /** The participant, positioned after the last update the bot finished. Contains a secret. */
-  snapshot: SessionSnapshot;
-}
-
 /**
  * Holds many chats, each with its bot: joins them (idempotently per contact), runs each chat's updates in
  * order under a global concurrency cap with handler timeouts and queue caps, and shuts down without
@@ -108,12 +101,15 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   readonly chats = new Map<string, HeldChat>();
   readonly bots: ReadonlyMap<string, PreparedBot>;
   readonly slots: Semaphore;
-  private readonly joins = new Map<string, Promise<JoinResult>>();
+  /** Joins and resumes under way, by contactId. */
+  private readonly joins = new Map<string, { kind: Admission; result: Promise<JoinResult> }>();
   private readonly idleWaiters = new Set<() => void>();
   private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
   private readonly log: Logger;
   private readonly chatOptions: HostedChatOptions;
   private accepting = true;
+  /** Set once the shutdown has taken its list of chats: a chat opened after it is not held. */
+  private released = false;
   private stopping: Promise<StopResult> | undefined;
 
   constructor(options: BotHostOptions) {
@@ -201,9 +197,9 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   /**
    * Takes over a chat another host (or this one before a restart) kept at a `keep` shutdown: re-attaches to its
    * participant, back-fills what was said meanwhile and what the bot there had not finished, and runs the same
-   * bot with the same attributes. The bot's `onJoin` hook does not run again, and its per-chat state starts
-   * from `sessionDefaults`. Idempotent per contact like {@link join}; a chat that ended meanwhile is
-   * `CB_CHAT_ENDED`.
+   * bot with the attributes it had (those it set included). The bot's `onJoin` hook runs only if it had not
+   * finished, and its per-chat state starts from `sessionDefaults`. Idempotent per contact like {@link join}; a
+   * chat that ended meanwhile is `CB_CHAT_ENDED`; one the host stopped before it opened, `CB_SESSION_ENDED`.
    */
   resume(kept: KeptChat): Promise<JoinResult> {
     const { snapshot } = kept;
@@ -216,7 +212,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     };
     return this.admit('resume', request, () => {
       const bot = this.selectBot(request);
-      return this.startResume(snapshot, request, bot);
+      return this.startResume(snapshot, request, bot, !kept.joined);
     });
   }
 
@@ -224,41 +220,50 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     snapshot: SessionSnapshot,
     request: JoinRequest,
     bot: PreparedBot,
+    greet: boolean,
   ): Promise<JoinResult> {
     const started = performance.now();
     const session = await this.options.client.resume(snapshot);
-    return this.adopt(session, request, bot, started, 'resume');
+    return this.adopt(session, request, bot, started, 'resume', greet);
   }
 
   /**
    * What joins and resumes share: one attempt per contact at a time, a live chat returned as it is, no new chat
-   * while draining or at capacity, and a failure reported (`joinFailed`) with its code.
+   * while draining or at capacity, and every failure reported (`joinFailed` / `resumeFailed`) with its code.
    */
   private async admit(
     kind: Admission,
     request: JoinRequest,
     open: () => Promise<JoinResult>,
   ): Promise<JoinResult> {
-    const live = this.chats.get(request.contactId);
-    if (live && !live.session.ended) {
-      return {
-        participantId: live.session.participantId,
-        contactId: request.contactId,
-        bot: live.botName,
-        reused: true,
-      };
+    for (;;) {
+      const live = this.chats.get(request.contactId);
+      if (live && !live.session.ended) {
+        return {
+          participantId: live.session.participantId,
+          contactId: request.contactId,
+          bot: live.botName,
+          reused: true,
+        };
+      }
+      const pending = this.joins.get(request.contactId);
+      if (!pending) break;
+      if (pending.kind === kind) return { ...(await pending.result), reused: true };
+      // A join does not stand in for a resume of the same contact, nor the other way round: once the other
+      // settles, its chat (if it opened) is returned, or this one tries.
+      await pending.result.catch(() => {});
     }
-    const pending = this.joins.get(request.contactId);
-    if (pending) return { ...(await pending), reused: true };
-    if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
-    if (this.atCapacity)
-      throw new ConnectBotError(
-        ErrorCode.NotAccepting,
-        `the host is at capacity (${this.options.maxChats} chats)`,
-      );
     const started = performance.now();
-    const opening = open();
-    this.joins.set(request.contactId, opening);
+    const opening = (async () => {
+      if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
+      if (this.atCapacity)
+        throw new ConnectBotError(
+          ErrorCode.NotAccepting,
+          `the host is at capacity (${this.options.maxChats} chats)`,
+        );
+      return open();
+    })();
+    this.joins.set(request.contactId, { kind, result: opening });
     try {
       return await opening;
     } catch (error) {
@@ -313,15 +318,15 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     );
     try {
       const session = await Promise.race([joining, timeout]);
-      return this.adopt(session, request, bot, started, 'join');
+      return this.adopt(session, request, bot, started, 'join', true);
     } finally {
       clearTimeout(timer);
     }
   }
 
   /**
-   * Runs `bot` in a session just opened: the host holds the chat from here. A join queues the bot's `onJoin`
-   * hook; a resume does not (the bot greeted the chat when it joined).
+   * Runs `bot` in a session just opened: the host holds the chat from here. `greet`: queue the bot's `onJoin`
+   * hook (a join; a resume of a chat whose hook had not finished).
    */
   private async adopt(
     session: ChatSession,
@@ -329,7 +334,15 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     bot: PreparedBot,
     started: number,
     kind: Admission,
+    greet: boolean,
   ): Promise<JoinResult> {
+    if (this.released) {
+      // Opened after the shutdown dealt with the chats: this one is not among them. A joining bot leaves (the
+      // join was answered as failed); a resumed one stays, as it was kept, for the next host.
+      if (kind === 'resume') session.close();
+      else await session.disconnect().catch(() => session.close());
+      throw new ConnectBotError(ErrorCode.SessionEnded, `the host stopped during the ${kind}`);
+    }
     let chat: HeldChat;
     try {
       chat = bot.attach(session, request.attributes ?? {}, this.chatOptions);
@@ -344,7 +357,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     }
     this.chats.set(request.contactId, chat);
     session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
-    if (kind === 'join') chat.start();
+    chat.start(greet);
     const durationMs = performance.now() - started;
     this.log.info({ event: kind, contactId: request.contactId, bot: bot.name, durationMs }, `bot ${kind}ed`);
     this.emit(kind === 'join' ? 'joined' : 'resumed', chat, durationMs);
@@ -400,6 +413,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     const mode = this.options.onShutdown;
     this.log.info({ event: 'drain', chats: this.chats.size, mode }, 'draining');
     await this.drained(this.options.drainTimeoutMs);
+    this.released = true;
     const live = [...this.chats.values()].filter((chat) => !chat.session.ended);
     const unfinished = live.filter((chat) => !chat.idle).length;
     const kept: KeptChat[] = [];
@@ -408,11 +422,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         const { session } = chat;
         try {
           if (mode === 'keep') {
-            kept.push({
-              bot: chat.botName,
-              attributes: { ...chat.contact.attributes },
-              snapshot: chat.snapshot(),
-            });
+            kept.push(chat.kept());
             session.close();
             return;
           }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { KeptChat } from './host.js';
@@ -9,6 +11,8 @@ const id = z.string().min(1).max(256);
 const keptChat = z.object({
   bot: z.string().min(1),
   attributes: z.record(z.string(), z.string()),
+  /** Absent (a file written by hand): the chat was greeted. */
+  joined: z.boolean().default(true),
   snapshot: z.object({
     instanceId: id,
     contactId: id,
@@ -21,6 +25,22 @@ const keptChat = z.object({
     recent: z.array(z.object({ id, time: z.string().optional() })).optional(),
   }),
 });
+
+/**
+ * Fails with CB_CONFIG_INVALID unless the kept chats could be written to `path`: checked at start, since at
+ * shutdown the chats are already let go and a write that fails loses them.
+ */
+export async function checkKeptFileWritable(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new ConnectBotError(
+      ErrorCode.ConfigInvalid,
+      `invalid configuration:\n  - shutdown.keepFile: cannot write to ${dir} (${(error as NodeJS.ErrnoException).code})`,
+    );
+  }
+}
 
 /**
  * Writes the chats kept at shutdown to `path`, mode 0600 (the snapshots carry participant tokens). The file is
@@ -54,7 +74,12 @@ export async function readKeptFile(path: string): Promise<KeptChat[]> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConnectBotError(ErrorCode.KeepFileInvalid, `${path} is not JSON`, { cause: error });
+    // Not the parser's message: it quotes the text around the fault, and this text holds participant tokens.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConnectBotError(
+      ErrorCode.KeepFileInvalid,
+      `${path} is not JSON${text.trim() === '' ? ' (it is empty)' : at ? ` (at character ${at})` : ''}`,
+    );
   }
   const checked = z.array(keptChat).safeParse(parsed);
   if (!checked.success) {

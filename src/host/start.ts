@@ -9,7 +9,7 @@ import { ChatClient } from '../session/client.js';
 import { tuneV8ForHeldChats } from '../session/tuning.js';
 import { BotHost, type KeptChat } from './host.js';
 import { JoinServer } from './join-server.js';
-import { readKeptFile, writeKeptFile } from './kept-file.js';
+import { checkKeptFileWritable, readKeptFile, writeKeptFile } from './kept-file.js';
 import { loadBots, type PreparedBot } from './registry.js';
 
 export interface RunningHost {
@@ -38,11 +38,12 @@ export interface ResumeSummary {
   resumed: number;
   /** Over while nobody held them (CB_CHAT_ENDED). */
   ended: number;
-  /** Failed otherwise (logged with their codes). */
+  /** Of `notTaken`, those that failed (logged with their codes), not for lack of room or a stop. */
   failed: number;
   /**
-   * Not taken because this host was full or stopping (CB_NOT_ACCEPTING, CB_SESSION_ENDED): written back with
-   * the chats kept at a `keep` shutdown.
+   * Not taken over: no room (CB_NOT_ACCEPTING), the host stopped first (CB_SESSION_ENDED), or a failure (a bot
+   * not loaded, the service unreachable). Written back with the chats kept at a `keep` shutdown, for the next
+   * start to try again.
    */
   notTaken: KeptChat[];
 }
@@ -62,6 +63,7 @@ export async function startHost(
   const { keepFile } = config.shutdown;
   // Read before anything starts, removed once the host is up: a start that fails leaves them for the next.
   const kept = keepFile ? await readKeptFile(keepFile) : [];
+  if (keepFile && config.shutdown.onShutdown === 'keep') await checkKeptFileWritable(keepFile);
   if (config.bots.default && !bots.some((bot) => bot.name === config.bots.default)) {
     throw new ConnectBotError(
       ErrorCode.ConfigInvalid,
@@ -107,7 +109,10 @@ export async function startHost(
   const health = config.metrics.enabled
     ? new HealthServer(host, metrics, { host: config.metrics.host, port: config.metrics.port })
     : undefined;
-  const metricsUrl = await health?.listen();
+  const metricsUrl = await health?.listen().catch((error: unknown) => {
+    limiter?.close();
+    throw error;
+  });
   const server = new JoinServer(host, {
     host: config.join.host,
     port: config.join.port,
@@ -117,7 +122,12 @@ export async function startHost(
     requestTimeoutMs: config.join.requestTimeoutMs,
     logger,
   });
-  const joinUrl = await server.listen();
+  const joinUrl = await server.listen().catch(async (error: unknown) => {
+    // Nothing of a start that fails stays open (an in-process caller, such as the playground, goes on).
+    limiter?.close();
+    await health?.close();
+    throw error;
+  });
   health?.markStarted();
   if (!config.join.secret)
     logger.warn({ event: 'insecure' }, 'the join endpoint accepts unauthenticated requests');
@@ -128,7 +138,7 @@ export async function startHost(
     );
   logger.info({ event: 'start', joinUrl, metricsUrl, bots: bots.map((b) => b.name) }, 'bot host started');
   if (keepFile && kept.length > 0) await rm(keepFile, { force: true });
-  const resumed = resumeKept(host, kept, logger);
+  const takeover = takeOver(host, kept, logger);
   let stopping: Promise<void> | undefined;
   return {
     host,
@@ -139,7 +149,7 @@ export async function startHost(
     health,
     joinUrl,
     metricsUrl,
-    resumed,
+    resumed: takeover.settled,
     stop() {
       stopping ??= stopAll();
       return stopping;
@@ -149,7 +159,11 @@ export async function startHost(
   async function stopAll(): Promise<void> {
     const closing = server.close();
     const result = await host.stop();
-    const { notTaken } = await resumed;
+    // Once the host has stopped, a take-over still under way can no longer succeed (BotHost.resume): its chat
+    // is written back now, not after the service answers.
+    // (One taken over just before the stop may not have settled yet: it is kept as a held chat.)
+    const held = new Set(result.kept.map((chat) => chat.snapshot.contactId));
+    const notTaken = takeover.notTaken().filter((chat) => !held.has(chat.snapshot.contactId));
     const keeping = result.mode === 'keep' ? [...result.kept, ...notTaken] : [];
     if (keepFile && keeping.length > 0) await writeKeptFile(keepFile, keeping);
     else if (notTaken.length > 0)
@@ -163,31 +177,49 @@ export async function startHost(
   }
 }
 
-/** Takes over the chats a previous `keep` shutdown left, all at once (the rate limiter paces the calls). */
-async function resumeKept(host: BotHost, kept: KeptChat[], logger: Logger): Promise<ResumeSummary> {
+/**
+ * Takes over the chats a previous `keep` shutdown left, all at once (the rate limiter paces the calls).
+ * `notTaken()`: the chats not taken over so far, those still under way among them.
+ */
+function takeOver(
+  host: BotHost,
+  kept: KeptChat[],
+  logger: Logger,
+): { settled: Promise<ResumeSummary>; notTaken(): KeptChat[] } {
   const summary: ResumeSummary = { resumed: 0, ended: 0, failed: 0, notTaken: [] };
-  if (kept.length === 0) return summary;
-  await Promise.all(
+  const underWay = new Set(kept);
+  const settled = Promise.all(
     kept.map(async (chat) => {
       try {
         await host.resume(chat);
         summary.resumed++;
       } catch (error) {
         const code = error instanceof ConnectBotError ? error.code : undefined;
-        if (code === ErrorCode.ChatEnded) summary.ended++;
-        else if (code === ErrorCode.NotAccepting || code === ErrorCode.SessionEnded)
-          summary.notTaken.push(chat);
-        else {
+        if (code === ErrorCode.ChatEnded) {
+          summary.ended++;
+          return;
+        }
+        summary.notTaken.push(chat);
+        // Once the host stops, whatever a take-over under way fails with (its quota wait cut short, its session
+        // closed) is the stop, not a failure.
+        const stopped = !host.isAccepting || code === ErrorCode.SessionEnded;
+        if (!stopped && code !== ErrorCode.NotAccepting) {
           summary.failed++;
           logger.error(
             { event: 'resume-failed', contactId: chat.snapshot.contactId, err: error },
-            'could not take over a kept chat',
+            'could not take over a kept chat; it is kept again at a keep shutdown',
           );
         }
+      } finally {
+        underWay.delete(chat);
       }
     }),
-  );
-  const { notTaken, ...counts } = summary;
-  logger.info({ event: 'resume-kept', ...counts, notTaken: notTaken.length }, 'kept chats taken over');
-  return summary;
+  ).then(() => {
+    if (kept.length > 0) {
+      const { notTaken, ...counts } = summary;
+      logger.info({ event: 'resume-kept', ...counts, notTaken: notTaken.length }, 'kept chats taken over');
+    }
+    return summary;
+  });
+  return { settled, notTaken: () => [...summary.notTaken, ...underWay] };
 }

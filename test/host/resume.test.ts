@@ -66,7 +66,12 @@ describe('BotHost.resume: taking over a chat kept at shutdown', () => {
 
     const result = await setup.host.stop();
     expect(result.kept).toEqual([
-      { bot: 'relay', attributes: expect.objectContaining({ customer: 'Ada' }), snapshot: expect.anything() },
+      {
+        bot: 'relay',
+        attributes: expect.objectContaining({ customer: 'Ada' }),
+        joined: true,
+        snapshot: expect.anything(),
+      },
     ]);
     release?.();
     setup.emulator.say(chat.contactId, 'three');

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { BotHost, ChatClient, defineBot, prepareBot } from '../../src/index.js';
+import { FAST_TIMINGS } from '../support/harness.js';
+import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
+import { dummyCredentials } from '../support/sdk.js';
+
+/**
+ * A resumed bot's per-chat state starts from sessionDefaults; what it saved with ctx.setAttributes travels with
+ * the kept chat (KeptChat.attributes), so the resumed bot reads it as ctx.contact.attributes.
+ */
+describe('state kept in contact attributes across a keep/resume', () => {
+  it('the resumed bot sees the attributes the bot set before the restart', async () => {
+    const bot = prepareBot(
+      defineBot({
+        name: 'memo',
+        displayName: 'Memo',
+        setup(b) {
+          b.on('message', async (ctx) => {
+            const [verb, value] = (ctx.text ?? '').split(' ');
+            if (verb === 'remember') {
+              await ctx.setAttributes({ remembered: value! });
+              await ctx.reply('ok');
+            } else await ctx.reply(`recalled: ${ctx.contact.attributes.remembered ?? 'nothing'}`);
+          });
+        },
+      }),
+    );
+    const setup = await hostSetup({ bots: [bot], host: { onShutdown: 'keep' } });
+    const chat = await chatWithBot(setup);
+    setup.emulator.say(chat.contactId, 'remember blue');
+    await waitForBotMessages(setup.emulator, chat.contactId, 1);
+    expect(setup.emulator.contact(chat.contactId).attributes.remembered).toBe('blue');
+    const { kept } = await setup.host.stop();
+
+    const client = new ChatClient({
+      region: setup.emulator.region,
+      endpoint: setup.emulator.endpoint,
+      credentials: dummyCredentials,
+      timings: FAST_TIMINGS,
+    });
+    const next = new BotHost({ client, bots: [bot] });
+    try {
+      await next.resume(kept[0]!);
+      setup.emulator.say(chat.contactId, 'recall');
+      await waitForBotMessages(setup.emulator, chat.contactId, 2);
+      expect(botMessages(setup.emulator, chat.contactId)).toEqual(['ok', 'recalled: blue']);
+    } finally {
+      await next.stop();
+      client.closeAll();
+    }
+  });
+});

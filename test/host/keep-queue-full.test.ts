@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { BotHost, ChatClient, defineBot, prepareBot } from '../../src/index.js';
+import { FAST_TIMINGS } from '../support/harness.js';
+import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
+import { dummyCredentials } from '../support/sdk.js';
+import { waitUntil } from '../support/wait.js';
+
+/**
+ * An update dropped with CB_QUEUE_FULL is done with (the bot was told): the kept position covers it, so the next
+ * host does not handle it late, after updates the customer sent later were answered.
+ */
+describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
+  it('the next host does not resurrect the dropped update out of order', async () => {
+    const gates = new Map<string, () => void>();
+    let firstHost = true;
+    const dropped: string[] = [];
+    const bot = prepareBot(
+      defineBot({
+        name: 'slow',
+        displayName: 'Slow',
+        setup(b) {
+          b.on('message', async (ctx) => {
+            if (firstHost && ctx.text?.startsWith('slow')) {
+              await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
+            }
+            await ctx.reply(`echo: ${ctx.text}`);
+          });
+          b.catch((error) => {
+            if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
+          });
+        },
+      }),
+    );
+    const setup = await hostSetup({
+      bots: [bot],
+      host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
+    });
+    const chat = await chatWithBot(setup);
+    const held = setup.host.chats.get(chat.contactId)!;
+    setup.emulator.say(chat.contactId, 'slow 1');
+    await waitUntil(() => gates.has('slow 1'), 'the first slow handler running');
+    setup.emulator.say(chat.contactId, 'q1');
+    await waitUntil(() => held.queueDepth === 1, 'q1 queued');
+    setup.emulator.say(chat.contactId, 'q2'); // the queue is full: dropped
+    await waitUntil(() => dropped.length === 1, 'q2 dropped with CB_QUEUE_FULL');
+    gates.get('slow 1')!();
+    await waitForBotMessages(setup.emulator, chat.contactId, 2);
+    // A later update still running at shutdown: the chat is kept with it.
+    setup.emulator.say(chat.contactId, 'slow 2');
+    await waitUntil(() => gates.has('slow 2'), 'the second slow handler running');
+    const result = await setup.host.stop();
+    expect(result.unfinished).toBe(1);
+    gates.get('slow 2')!();
+    firstHost = false;
+
+    const client = new ChatClient({
+      region: setup.emulator.region,
+      endpoint: setup.emulator.endpoint,
+      credentials: dummyCredentials,
+      timings: FAST_TIMINGS,
+    });
+    const next = new BotHost({ client, bots: [bot] });
+    try {
+      await next.resume(result.kept[0]!);
+      setup.emulator.say(chat.contactId, 'after');
+      await waitUntil(
+        () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
+        'the answer to a message sent after the resume',
+      );
+      expect(botMessages(setup.emulator, chat.contactId)).toEqual([
+        'echo: slow 1',
+        'echo: q1',
+        'echo: slow 2',
+        'echo: after',
+      ]);
+    } finally {
+      await next.stop();
+      client.closeAll();
+    }
+  });
+});

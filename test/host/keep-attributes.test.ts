@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BotHost, ChatClient, defineBot, prepareBot } from '../../src/index.js';
-import { FAST_TIMINGS } from '../support/harness.js';
-import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
-import { dummyCredentials } from '../support/sdk.js';
+import { defineBot, prepareBot } from '../../src/index.js';
+import {
+  botMessages,
+  chatWithBot,
+  hostSetup,
+  nextHost,
+  waitForBotMessages,
+} from '../support/host-harness.js';
 
 /**
  * A resumed bot's per-chat state starts from sessionDefaults; what it saved with ctx.setAttributes travels with
@@ -32,21 +36,10 @@ describe('state kept in contact attributes across a keep/resume', () => {
     expect(setup.emulator.contact(chat.contactId).attributes.remembered).toBe('blue');
     const { kept } = await setup.host.stop();
 
-    const client = new ChatClient({
-      region: setup.emulator.region,
-      endpoint: setup.emulator.endpoint,
-      credentials: dummyCredentials,
-      timings: FAST_TIMINGS,
-    });
-    const next = new BotHost({ client, bots: [bot] });
-    try {
-      await next.resume(kept[0]!);
-      setup.emulator.say(chat.contactId, 'recall');
-      await waitForBotMessages(setup.emulator, chat.contactId, 2);
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual(['ok', 'recalled: blue']);
-    } finally {
-      await next.stop();
-      client.closeAll();
-    }
+    const next = nextHost(setup, [bot]).host;
+    await next.resume(kept[0]!);
+    setup.emulator.say(chat.contactId, 'recall');
+    await waitForBotMessages(setup.emulator, chat.contactId, 2);
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual(['ok', 'recalled: blue']);
   });
 });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BotHost, ChatClient, defineBot, prepareBot } from '../../src/index.js';
-import { FAST_TIMINGS } from '../support/harness.js';
-import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
-import { dummyCredentials } from '../support/sdk.js';
+import { defineBot, prepareBot } from '../../src/index.js';
+import {
+  botMessages,
+  chatWithBot,
+  hostSetup,
+  nextHost,
+  waitForBotMessages,
+} from '../support/host-harness.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -44,27 +48,16 @@ describe('keep while the join hook has not finished', () => {
     expect(result.unfinished).toBe(1);
     release?.();
 
-    const client = new ChatClient({
-      region: setup.emulator.region,
-      endpoint: setup.emulator.endpoint,
-      credentials: dummyCredentials,
-      timings: FAST_TIMINGS,
-    });
-    const next = new BotHost({ client, bots: [bot] });
-    try {
-      await next.resume(result.kept[0]!);
-      // The queued message is answered by the next host…
-      await waitForBotMessages(setup.emulator, chat.contactId, 1);
-      setup.emulator.say(chat.contactId, 'later');
-      await waitUntil(
-        () => botMessages(setup.emulator, chat.contactId).includes('echo: later'),
-        'the answer to a later message',
-      );
-      // …after the greeting, which the first host never finished.
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual(['hello', 'echo: hi', 'echo: later']);
-    } finally {
-      await next.stop();
-      client.closeAll();
-    }
+    const next = nextHost(setup, [bot]).host;
+    await next.resume(result.kept[0]!);
+    // The queued message is answered by the next host…
+    await waitForBotMessages(setup.emulator, chat.contactId, 1);
+    setup.emulator.say(chat.contactId, 'later');
+    await waitUntil(
+      () => botMessages(setup.emulator, chat.contactId).includes('echo: later'),
+      'the answer to a later message',
+    );
+    // …after the greeting, which the first host never finished.
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual(['hello', 'echo: hi', 'echo: later']);
   });
 });

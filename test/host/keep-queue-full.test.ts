@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BotHost, ChatClient, defineBot, prepareBot } from '../../src/index.js';
-import { FAST_TIMINGS } from '../support/harness.js';
-import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
-import { dummyCredentials } from '../support/sdk.js';
+import { defineBot, prepareBot } from '../../src/index.js';
+import {
+  botMessages,
+  chatWithBot,
+  hostSetup,
+  nextHost,
+  waitForBotMessages,
+} from '../support/host-harness.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -53,29 +57,18 @@ describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
     gates.get('slow 2')!();
     firstHost = false;
 
-    const client = new ChatClient({
-      region: setup.emulator.region,
-      endpoint: setup.emulator.endpoint,
-      credentials: dummyCredentials,
-      timings: FAST_TIMINGS,
-    });
-    const next = new BotHost({ client, bots: [bot] });
-    try {
-      await next.resume(result.kept[0]!);
-      setup.emulator.say(chat.contactId, 'after');
-      await waitUntil(
-        () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
-        'the answer to a message sent after the resume',
-      );
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-        'echo: slow 1',
-        'echo: q1',
-        'echo: slow 2',
-        'echo: after',
-      ]);
-    } finally {
-      await next.stop();
-      client.closeAll();
-    }
+    const next = nextHost(setup, [bot]).host;
+    await next.resume(result.kept[0]!);
+    setup.emulator.say(chat.contactId, 'after');
+    await waitUntil(
+      () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
+      'the answer to a message sent after the resume',
+    );
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
+      'echo: slow 1',
+      'echo: q1',
+      'echo: slow 2',
+      'echo: after',
+    ]);
   });
 });

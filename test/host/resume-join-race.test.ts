@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BotHost, ChatClient, defineBot, type KeptChat, prepareBot } from '../../src/index.js';
-import { FAST_TIMINGS } from '../support/harness.js';
-import { botMessages, chatWithBot, hostSetup, waitForBotMessages } from '../support/host-harness.js';
-import { dummyCredentials } from '../support/sdk.js';
+import { defineBot, type KeptChat, prepareBot } from '../../src/index.js';
+import {
+  botMessages,
+  chatWithBot,
+  hostSetup,
+  nextHost,
+  waitForBotMessages,
+} from '../support/host-harness.js';
 
 const greeter = prepareBot(
   defineBot({
@@ -27,33 +31,22 @@ describe('a resume racing a join for the same contact', () => {
     await waitForBotMessages(setup.emulator, chat.contactId, 1);
     const [kept] = (await setup.host.stop()).kept as [KeptChat];
 
-    const client = new ChatClient({
-      region: setup.emulator.region,
-      endpoint: setup.emulator.endpoint,
-      credentials: dummyCredentials,
-      timings: FAST_TIMINGS,
-    });
-    const next = new BotHost({ client, bots: [greeter] });
-    try {
-      // A join for the contact (e.g. the flow's Lambda retried) is under way when the resume comes.
-      const joining = next.join({ instanceId: kept.snapshot.instanceId, contactId: chat.contactId }).then(
-        (result) => result,
-        (error: Error) => error,
-      );
-      const resumed = await next.resume(kept).then(
-        (result) => result,
-        (error: Error) => error,
-      );
-      // The service refuses a second custom participant: the join fails (409)…
-      expect(await joining).toMatchObject({ code: 'CB_API_REFUSED' });
-      // …and the resume, once it has settled, takes the kept participant over.
-      expect(resumed).not.toBeInstanceOf(Error);
-      expect(resumed).toMatchObject({ participantId: kept.snapshot.participantId });
-      expect(next.chats.has(chat.contactId)).toBe(true);
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual(['hello']);
-    } finally {
-      await next.stop();
-      client.closeAll();
-    }
+    const next = nextHost(setup, [greeter]).host;
+    // A join for the contact (e.g. the flow's Lambda retried) is under way when the resume comes.
+    const joining = next.join({ instanceId: kept.snapshot.instanceId, contactId: chat.contactId }).then(
+      (result) => result,
+      (error: Error) => error,
+    );
+    const resumed = await next.resume(kept).then(
+      (result) => result,
+      (error: Error) => error,
+    );
+    // The service refuses a second custom participant: the join fails (409)…
+    expect(await joining).toMatchObject({ code: 'CB_API_REFUSED' });
+    // …and the resume, once it has settled, takes the kept participant over.
+    expect(resumed).not.toBeInstanceOf(Error);
+    expect(resumed).toMatchObject({ participantId: kept.snapshot.participantId });
+    expect(next.chats.has(chat.contactId)).toBe(true);
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual(['hello']);
   });
 });

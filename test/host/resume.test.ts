@@ -1,27 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BotHost, ChatClient, defineBot, type KeptChat, prepareBot } from '../../src/index.js';
-import { FAST_TIMINGS } from '../support/harness.js';
+import { defineBot, type KeptChat, prepareBot } from '../../src/index.js';
 import {
   botMessages,
   chatWithBot,
-  type HostSetup,
   hostSetup,
+  nextHost,
   waitForBotMessages,
 } from '../support/host-harness.js';
-import { dummyCredentials } from '../support/sdk.js';
 import { waitUntil } from '../support/wait.js';
-
-/** A second host on the same emulator, as after a restart or on another machine. Closed by the test. */
-function secondHost(setup: HostSetup, bots: ReturnType<typeof prepareBot>[]) {
-  const client = new ChatClient({
-    region: setup.emulator.region,
-    endpoint: setup.emulator.endpoint,
-    credentials: dummyCredentials,
-    retry: { minDelayMs: 20, maxDelayMs: 200 },
-    timings: FAST_TIMINGS,
-  });
-  return { client, host: new BotHost({ client, bots }) };
-}
 
 describe('BotHost.resume: taking over a chat kept at shutdown', () => {
   it('answers what the first host left unfinished and what was said meanwhile, each once, without greeting again', async () => {
@@ -76,38 +62,33 @@ describe('BotHost.resume: taking over a chat kept at shutdown', () => {
     release?.();
     setup.emulator.say(chat.contactId, 'three');
 
-    const next = secondHost(setup, [bot]);
-    try {
-      const resumed = await next.host.resume(result.kept[0]!);
-      expect(resumed).toMatchObject({ contactId: chat.contactId, bot: 'relay', reused: false });
-      await waitForBotMessages(setup.emulator, chat.contactId, 6);
-      // The repeated 'working on it' is the same SendMessage (same ClientToken): the service keeps one.
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-        'hello, Ada',
-        'echo: one',
-        'working on it',
-        'done',
-        'echo: two',
-        'echo: three',
-      ]);
-      setup.emulator.say(chat.contactId, 'four');
-      await waitForBotMessages(setup.emulator, chat.contactId, 7);
-      expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-        'hello, Ada',
-        'echo: one',
-        'working on it',
-        'done',
-        'echo: two',
-        'echo: three',
-        'echo: four',
-      ]);
-      expect(slowRuns).toBe(2);
-      // A repeat is the same participant.
-      expect(await next.host.resume(result.kept[0]!)).toMatchObject({ reused: true });
-    } finally {
-      await next.host.stop();
-      next.client.closeAll();
-    }
+    const next = nextHost(setup, [bot]);
+    const resumed = await next.host.resume(result.kept[0]!);
+    expect(resumed).toMatchObject({ contactId: chat.contactId, bot: 'relay', reused: false });
+    await waitForBotMessages(setup.emulator, chat.contactId, 6);
+    // The repeated 'working on it' is the same SendMessage (same ClientToken): the service keeps one.
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
+      'hello, Ada',
+      'echo: one',
+      'working on it',
+      'done',
+      'echo: two',
+      'echo: three',
+    ]);
+    setup.emulator.say(chat.contactId, 'four');
+    await waitForBotMessages(setup.emulator, chat.contactId, 7);
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
+      'hello, Ada',
+      'echo: one',
+      'working on it',
+      'done',
+      'echo: two',
+      'echo: three',
+      'echo: four',
+    ]);
+    expect(slowRuns).toBe(2);
+    // A repeat is the same participant.
+    expect(await next.host.resume(result.kept[0]!)).toMatchObject({ reused: true });
   });
 
   it('is CB_CHAT_ENDED for a chat that ended while nobody held it, and CB_UNKNOWN_BOT for a bot not loaded', async () => {
@@ -121,17 +102,12 @@ describe('BotHost.resume: taking over a chat kept at shutdown', () => {
     const setup = await hostSetup({ bots: [echo], host: { onShutdown: 'keep' } });
     const ended = await chatWithBot(setup);
     const [kept] = (await setup.host.stop()).kept as [KeptChat];
-    const next = secondHost(setup, [echo]);
-    try {
-      await expect(next.host.resume({ ...kept, bot: 'gone' })).rejects.toMatchObject({
-        code: 'CB_UNKNOWN_BOT',
-      });
-      setup.emulator.endChat(ended.contactId);
-      await expect(next.host.resume(kept)).rejects.toMatchObject({ code: 'CB_CHAT_ENDED' });
-      expect(next.host.chats.size).toBe(0);
-    } finally {
-      await next.host.stop();
-      next.client.closeAll();
-    }
+    const next = nextHost(setup, [echo]);
+    await expect(next.host.resume({ ...kept, bot: 'gone' })).rejects.toMatchObject({
+      code: 'CB_UNKNOWN_BOT',
+    });
+    setup.emulator.endChat(ended.contactId);
+    await expect(next.host.resume(kept)).rejects.toMatchObject({ code: 'CB_CHAT_ENDED' });
+    expect(next.host.chats.size).toBe(0);
   });
 });

@@ -67,6 +67,34 @@ export async function hostSetup(
   return { emulator, client, host, server, joinUrl, limiter };
 }
 
+/**
+ * Another host on the same emulator, as after a restart or on another machine (for `BotHost.resume`). Stopped
+ * after the test.
+ */
+export function nextHost(
+  setup: Pick<HostSetup, 'emulator'>,
+  bots: PreparedBot[],
+  options: {
+    client?: Partial<ChatClientOptions>;
+    host?: Partial<Omit<BotHostOptions, 'client' | 'bots'>>;
+  } = {},
+): { client: ChatClient; host: BotHost } {
+  const client = new ChatClient({
+    region: setup.emulator.region,
+    endpoint: setup.emulator.endpoint,
+    credentials: dummyCredentials,
+    retry: { minDelayMs: 20, maxDelayMs: 200 },
+    ...options.client,
+    timings: { ...FAST_TIMINGS, ...options.client?.timings },
+  });
+  const host = new BotHost({ client, bots, ...options.host });
+  cleanups.push(async () => {
+    await host.stop();
+    client.closeAll();
+  });
+  return { client, host };
+}
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();

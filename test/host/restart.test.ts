@@ -29,6 +29,22 @@ function keepingHost(keepFile: string, bots: Record<string, unknown> = { default
   });
 }
 
+/** startHost itself (not the test harness, which stops it after the test), keeping its chats in `keepFile`. */
+async function startKeeping(keepFile: string) {
+  const config = await loadConfig({
+    dir: '/nonexistent',
+    env: {},
+    overrides: {
+      aws: { endpoint: emulator.endpoint, region: emulator.region },
+      bots: { default: 'echo' },
+      join: { port: 0, secret: 'x'.repeat(32) },
+      metrics: { enabled: false },
+      shutdown: { onShutdown: 'keep', keepFile, drainTimeoutMs: 500 },
+    },
+  });
+  return startHost(config, { logger: silentLogger, credentials: dummyCredentials });
+}
+
 /** The contacts of the chats in a keep file. */
 async function keptIds(keepFile: string): Promise<string[]> {
   const kept = JSON.parse(await readFile(keepFile, 'utf8')) as Array<{ snapshot: { contactId: string } }>;
@@ -112,19 +128,7 @@ describe('a restart with shutdown.onShutdown keep and shutdown.keepFile', () => 
   it('refuses to start on a keep file it cannot read, and leaves the file for the operator', async () => {
     const keepFile = join(dir, 'broken.json');
     await writeFile(keepFile, '[{"bot":"echo"}]');
-    const config = await loadConfig({
-      dir: '/nonexistent',
-      env: {},
-      overrides: {
-        aws: { endpoint: emulator.endpoint, region: emulator.region },
-        join: { port: 0, secret: 'x'.repeat(32) },
-        metrics: { enabled: false },
-        shutdown: { onShutdown: 'keep', keepFile },
-      },
-    });
-    await expect(
-      startHost(config, { logger: silentLogger, credentials: dummyCredentials }),
-    ).rejects.toMatchObject({
+    await expect(startKeeping(keepFile)).rejects.toMatchObject({
       code: 'CB_KEEP_FILE_INVALID',
       message: expect.stringContaining('0.attributes'),
     });
@@ -169,17 +173,7 @@ describe('kept chats the next start does not take over are written back, not los
 
   it('a keepFile that cannot be written is refused at start, not discovered at shutdown after the chats were released', async () => {
     const keepFile = join(dir, 'no-such-dir', 'kept.json');
-    const config = await loadConfig({
-      dir: '/nonexistent',
-      env: {},
-      overrides: {
-        aws: { endpoint: emulator.endpoint, region: emulator.region },
-        join: { port: 0, secret: 'x'.repeat(32) },
-        metrics: { enabled: false },
-        shutdown: { onShutdown: 'keep', keepFile },
-      },
-    });
-    const started = startHost(config, { logger: silentLogger, credentials: dummyCredentials });
+    const started = startKeeping(keepFile);
     const outcome = await started.then(
       async (running) => {
         await running.stop();
@@ -255,18 +249,7 @@ describe('keep file writes', () => {
     const sub = join(dir, 'fail');
     await mkdir(sub);
     const keepFile = join(sub, 'kept.json');
-    const config = await loadConfig({
-      dir: '/nonexistent',
-      env: {},
-      overrides: {
-        aws: { endpoint: emulator.endpoint, region: emulator.region },
-        bots: { default: 'echo' },
-        join: { port: 0, secret: 'x'.repeat(32) },
-        metrics: { enabled: false },
-        shutdown: { onShutdown: 'keep', keepFile, drainTimeoutMs: 500 },
-      },
-    });
-    const running = await startHost(config, { logger: silentLogger, credentials: dummyCredentials });
+    const running = await startKeeping(keepFile);
     emulator.setFlow({ url: running.joinUrl, secret: 'x'.repeat(32) });
     await chatWithBot({ emulator });
     await mkdir(keepFile); // rename onto a directory fails

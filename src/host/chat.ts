@@ -224,7 +224,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   private enqueue(entry: Entry, always: boolean): void {
     if (!always && this.queue.length >= this.options.maxQueueDepth) {
-      // Dropped for good: not handed to the next host either.
+      // Dropped: done once the updates delivered before it are, so a host that takes the chat over after they
+      // finished does not handle it either.
       if (entry.item) this.follow(entry.item);
       this.stats.dropped++;
       const error = new ConnectBotError(

@@ -37,8 +37,8 @@ export type ShutdownMode = 'handoff' | 'leave' | 'keep';
 export interface BotHostOptions {
   client: ChatClient;
   bots: PreparedBot[];
-  /** Bot for joins that name none. Default: the only bot, if there is exactly one. */
-  defaultBot?: string;
+  /** Bot for joins that name none; `null`: none (joins name their bot). Default: the only bot, if there is one. */
+  defaultBot?: string | null;
   /** A handler still running after this is abandoned and reported as CB_HANDLER_TIMEOUT. Default 30 000. */
   handlerTimeoutMs?: number;
   /** Updates waiting per chat before new ones are dropped with CB_QUEUE_FULL. Default 100. */
@@ -115,7 +115,10 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   constructor(options: BotHostOptions) {
     super();
     this.bots = new Map(options.bots.map((bot) => [bot.name, bot]));
-    const defaultBot = options.defaultBot ?? (options.bots.length === 1 ? options.bots[0]!.name : undefined);
+    const defaultBot =
+      options.defaultBot === null
+        ? undefined
+        : (options.defaultBot ?? (options.bots.length === 1 ? options.bots[0]!.name : undefined));
     if (defaultBot !== undefined && !this.bots.has(defaultBot)) {
       throw new ConnectBotError(ErrorCode.UnknownBot, `default bot "${defaultBot}" is not loaded`);
     }
@@ -338,8 +341,9 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   ): Promise<JoinResult> {
     if (this.released) {
       // Opened after the shutdown dealt with the chats: this one is not among them. A joining bot leaves (the
-      // join was answered as failed); a resumed one stays, as it was kept, for the next host.
-      if (kind === 'resume') session.close();
+      // join was answered as failed); a resumed one is kept for the next host if the host keeps its chats, and
+      // leaves otherwise, as the others did.
+      if (kind === 'resume' && this.options.onShutdown === 'keep') session.close();
       else await session.disconnect().catch(() => session.close());
       throw new ConnectBotError(ErrorCode.SessionEnded, `the host stopped during the ${kind}`);
     }

@@ -94,7 +94,7 @@ export async function startHost(
   const host = new BotHost({
     client,
     bots,
-    ...(config.bots.default ? { defaultBot: config.bots.default } : {}),
+    ...(config.bots.default !== undefined ? { defaultBot: config.bots.default } : {}),
     handlerTimeoutMs: config.handlers.timeoutMs,
     maxQueueDepth: config.handlers.maxQueueDepth,
     concurrency: config.handlers.concurrency,
@@ -137,7 +137,17 @@ export async function startHost(
       'shutdown.onShutdown is keep but shutdown.keepFile is unset: no host can resume the kept chats',
     );
   logger.info({ event: 'start', joinUrl, metricsUrl, bots: bots.map((b) => b.name) }, 'bot host started');
-  if (keepFile && kept.length > 0) await rm(keepFile, { force: true });
+  if (keepFile && kept.length > 0) {
+    // Left in place, the next start would take these chats over while this host holds them.
+    await rm(keepFile, { force: true }).catch(async (error: unknown) => {
+      await server.close();
+      limiter?.close();
+      await health?.close();
+      throw new ConnectBotError(ErrorCode.KeepFileInvalid, `cannot remove ${keepFile} after reading it`, {
+        cause: error,
+      });
+    });
+  }
   const takeover = takeOver(host, kept, logger);
   let stopping: Promise<void> | undefined;
   return {

@@ -719,7 +719,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       const result: unknown = listener.fn.call(listener.context, item);
       // An async listener's failure comes later: reported the same way, never an unhandled rejection (which
       // would stop the process, and every chat in it).
-      if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
+      if (result != null && typeof (result as PromiseLike<unknown>).then === 'function') {
         (result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
           this.listenerFailed(event, item, 'rejected', error),
         );
@@ -734,6 +734,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       { event: 'listener-failed', listener: event, itemId: item.Id, err: error },
       `a listener ${how}`,
     );
+    // A rejection that comes after the end is only logged: nothing is emitted once the session has ended.
+    if (this.ended) return;
     this.reportError(
       new HandlerError(ErrorCode.HandlerFailed, `a '${event}' listener ${how}: ${describeThrown(error)}`, {
         cause: error,

@@ -72,3 +72,65 @@ describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
     ]);
   });
 });
+
+/**
+ * When the drain times out before the updates delivered ahead of a dropped one finished, the kept position is
+ * before it too: the next host gets it with them. (Marking it done at once could move the kept position past the
+ * unfinished ones, which would lose them.)
+ */
+describe('keep when the drain times out with updates ahead of a dropped one unfinished', () => {
+  it('the next host gets the dropped update with the unfinished ones, in order', async () => {
+    const gates = new Map<string, () => void>();
+    let firstHost = true;
+    const dropped: string[] = [];
+    const bot = prepareBot(
+      defineBot({
+        name: 'slow',
+        displayName: 'Slow',
+        setup(b) {
+          b.on('message', async (ctx) => {
+            if (firstHost && ctx.text?.startsWith('slow')) {
+              await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
+            }
+            await ctx.reply(`echo: ${ctx.text}`);
+          });
+          b.catch((error) => {
+            if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
+          });
+        },
+      }),
+    );
+    const setup = await hostSetup({
+      bots: [bot],
+      host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
+    });
+    const chat = await chatWithBot(setup);
+    const held = setup.host.chats.get(chat.contactId)!;
+    setup.emulator.say(chat.contactId, 'slow 1');
+    await waitUntil(() => gates.has('slow 1'), 'the slow handler running');
+    setup.emulator.say(chat.contactId, 'q1');
+    await waitUntil(() => held.queueDepth === 1, 'q1 queued');
+    setup.emulator.say(chat.contactId, 'q2'); // the queue is full: dropped, and the bot is told
+    await waitUntil(() => dropped.length === 1, 'q2 dropped with CB_QUEUE_FULL');
+    // The drain times out: 'slow 1' still running, 'q1' queued.
+    const result = await setup.host.stop();
+    expect(result.unfinished).toBe(1);
+    gates.get('slow 1')!();
+    firstHost = false;
+
+    const next = nextHost(setup, [bot]).host;
+    await next.resume(result.kept[0]!);
+    setup.emulator.say(chat.contactId, 'after');
+    await waitUntil(
+      () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
+      'the answer to a message sent after the resume',
+    );
+    // The running and the queued update are handed on, and the dropped one after them.
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
+      'echo: slow 1',
+      'echo: q1',
+      'echo: q2',
+      'echo: after',
+    ]);
+  });
+});

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { describe, expect, it } from 'vitest';
-import { type ChatItem, ErrorCode } from '../../src/index.js';
+import { type ChatItem, type ConnectBotError, ErrorCode } from '../../src/index.js';
 import {
   dropAndReopen,
   handOver,
@@ -210,5 +210,54 @@ describe('an async listener whose promise rejects', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+/** A listener's return value is looked at only for a promise: `null` (a lookup that found nothing) is fine. */
+describe('an item listener that returns null', () => {
+  it('is not reported as a failed listener', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const errors: ConnectBotError[] = [];
+    session.on('error', (error) => errors.push(error));
+    session.on('message', () => null);
+    emulator.say(chat.contactId, 'hello');
+    await recorder.waitForMessages(1);
+    // A second message makes sure the first one's delivery (and any report) is complete.
+    emulator.say(chat.contactId, 'again');
+    await recorder.waitForMessages(2);
+    expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
+  });
+});
+
+/** Nothing is emitted after the end, not even an async listener's late rejection (it is logged). */
+describe('an async item listener that rejects after the session ended', () => {
+  it('emits nothing on the ended session', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session } = await joinedChat(emulator, client);
+    const events: string[] = [];
+    session.on('error', (error: ConnectBotError) => events.push(`error ${error.code}`));
+    session.on('ended', (reason) => events.push(`ended ${reason}`));
+    client.on('sessionError', (_s, error) => events.push(`sessionError ${error.code}`));
+    let fail: ((error: Error) => void) | undefined;
+    let running: Promise<void> | undefined;
+    session.on('message', (item) => {
+      if (item.Content !== 'look this up') return undefined;
+      // e.g. a CRM look-up that outlives the session
+      running = new Promise<void>((_resolve, reject) => {
+        fail = reject;
+      });
+      return running;
+    });
+    emulator.say(chat.contactId, 'look this up');
+    await waitUntil(() => fail, 'the async listener to be waiting');
+    const ended = nextEvent(session, 'ended', () => true, 5000);
+    session.close();
+    await ended;
+    fail!(new Error('lookup failed: session gone'));
+    await running!.catch(() => {});
+    // Let the rejection handler run (a macrotask later, as in test/session/delivery.test.ts).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['ended closed']);
   });
 });

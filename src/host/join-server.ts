@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
-import { REDACTED, scrubText } from '../observability/logger.js';
+import { scrubText } from '../observability/logger.js';
 import type { BotHost } from './host.js';
 import { readBody, sendJson } from './http.js';
 import { parseJoinRequest } from './join-request.js';
@@ -59,10 +59,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 /** Status of a coded error the table does not name. */
 const UNMAPPED_STATUS = 502;
 
-/** Any websocket URL, whole: the flow has no use for one, and its query carries the connection's token. */
-const WEBSOCKET_URL = /wss?:\/\/[^\s"'<>]+/gi;
-
-/** The error answer for what a join threw; its message is scrubbed of websocket URLs and tokens. */
+/** The error answer for what a join threw; its message is scrubbed of websocket URLs and tokens (scrubText). */
 function errorAnswer(error: unknown): { status: number; code: string; message: string } {
   if (!(error instanceof ConnectBotError)) {
     return { status: 500, code: 'INTERNAL_ERROR', message: 'internal error' };
@@ -70,7 +67,7 @@ function errorAnswer(error: unknown): { status: number; code: string; message: s
   return {
     status: STATUS[error.code] ?? UNMAPPED_STATUS,
     code: error.code,
-    message: scrubText(error.message).replace(WEBSOCKET_URL, REDACTED),
+    message: scrubText(error.message),
   };
 }
 

@@ -17,12 +17,15 @@ export const REDACTED = '[redacted]';
 
 /** Keys whose values are credentials or credential-bearing URLs, wherever they appear. */
 const SECRET_KEY = /token|bearer|authorization|secret|password|credential|^url$|websocket|^x-amz-/i;
-/** Credential-bearing fragments inside free text: websocket URLs' AuthToken, bearer headers, any ws(s) URL's query. */
+/**
+ * Credential-bearing fragments inside free text: any ws(s) URL, whole (its query carries the connection's token,
+ * and a URL cut short in a message may hide it elsewhere), an AuthToken, bearer headers.
+ */
 const SECRET_TEXT: Array<[RegExp, string]> = [
+  [/wss?:\/\/[^\s"'<>]+/gi, REDACTED],
   [/(AuthToken=)[^&\s"'<>]+/gi, `$1${REDACTED}`],
   [/(x-amz-bearer["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi, `$1${REDACTED}`],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, `$1${REDACTED}`],
-  [/(wss?:\/\/[^\s"'?]+)\?[^\s"'<>]*/gi, `$1?${REDACTED}`],
 ];
 
 /** Removes credentials from free text. */

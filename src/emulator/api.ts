@@ -267,7 +267,8 @@ export function apiRoutes(state: ChatState): Route[] {
         if (maxResults === 0) {
           return { InitialContactId: state.contact(participant!.contactId).initialContactId, Transcript: [] };
         }
-        const resume = nextToken ? decodeCursor(nextToken) : undefined;
+        const chain = participant!.contactId;
+        const resume = nextToken ? decodeCursor(nextToken, chain, scanDirection) : undefined;
         const page = state.transcript(participant!, contactId, {
           maxResults,
           scanDirection,
@@ -280,7 +281,11 @@ export function apiRoutes(state: ChatState): Route[] {
         return {
           InitialContactId: page.initialContactId,
           Transcript: page.items,
-          ...(next ? { NextToken: next } : page.next ? { NextToken: encodeCursor(page.next) } : {}),
+          ...(next
+            ? { NextToken: next }
+            : page.next
+              ? { NextToken: encodeCursor(page.next, chain, scanDirection) }
+              : {}),
         };
       },
     },
@@ -291,7 +296,7 @@ export function apiRoutes(state: ChatState): Route[] {
       operation: 'DisconnectParticipant',
       auth: 'connection-token',
       handle({ body, participant }) {
-        state.disconnect(participant!, clientToken(acps(body)));
+        state.disconnect(participant!);
         return {};
       },
     },
@@ -317,14 +322,25 @@ function readStartPosition(start: Fields): StartPosition {
   return { MostRecent: mostRecent! };
 }
 
-function encodeCursor(cursor: TranscriptCursor): string {
-  return Buffer.from(JSON.stringify([cursor.origin, cursor.offset])).toString('base64url');
+/** A NextToken: where the scan resumes, for the contact chain and the direction it was issued for. */
+function encodeCursor(cursor: TranscriptCursor, chain: string, direction: string): string {
+  return Buffer.from(JSON.stringify([cursor.origin, cursor.offset, chain, direction])).toString('base64url');
 }
 
-function decodeCursor(token: string): TranscriptCursor {
+/** Reads a NextToken issued by encodeCursor for this chain and direction; any other is 400 "Invalid NextToken". */
+function decodeCursor(token: string, chain: string, direction: string): TranscriptCursor {
   try {
-    const [origin, offset] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
-    if (Number.isInteger(origin) && Number.isInteger(offset) && (offset as number) >= 0) {
+    const [origin, offset, issuedFor, issuedDirection] = JSON.parse(
+      Buffer.from(token, 'base64url').toString('utf8'),
+    ) as unknown[];
+    if (
+      Number.isInteger(origin) &&
+      (origin as number) >= 0 &&
+      Number.isInteger(offset) &&
+      (offset as number) >= 0 &&
+      issuedFor === chain &&
+      issuedDirection === direction
+    ) {
       return { origin: origin as number, offset: offset as number };
     }
   } catch {

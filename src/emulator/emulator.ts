@@ -438,7 +438,7 @@ export class Emulator {
       const injected = this.calls.check(route.operation, route.service, participantId);
       if (injected && !injected.afterCommit) throw injected.error;
       const scope = route.service === 'participant' ? this.instanceId : this.state.info.accountId;
-      if (!this.quotas.take(route.operation, scope)) throw throttled();
+      if (!this.quotas.take(route.operation, scope)) throw throttled(route.operation);
       request.body = parseJsonObject(text);
       const result = route.handle(request);
       if (injected) throw injected.error;

@@ -26,7 +26,14 @@ export type Service = 'connect' | 'participant';
 export const accessDenied = (message = 'Access denied') =>
   new ApiError('AccessDeniedException', 403, message);
 
-export const throttled = (message = 'Rate exceeded') => new ApiError('ThrottlingException', 429, message);
+/**
+ * A rate limit hit. StartChatContact answers TooManyRequestsException (protocol.md §1.4, its model has no
+ * ThrottlingException); the other operations ThrottlingException.
+ */
+export const throttled = (operation: string, message = 'Rate exceeded') =>
+  operation === 'StartChatContact'
+    ? new ApiError('TooManyRequestsException', 429, message)
+    : new ApiError('ThrottlingException', 429, message);
 
 export const internalError = (service: Service, message = 'Internal server error') =>
   service === 'connect'

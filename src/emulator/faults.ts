@@ -57,7 +57,7 @@ export class CallFaults {
     if (!rule) return undefined;
     rule.count--;
     if (rule.count <= 0) this.rules = this.rules.filter((r) => r !== rule);
-    const error = rule.status === 429 ? throttled() : internalError(service, 'Injected failure');
+    const error = rule.status === 429 ? throttled(operation) : internalError(service, 'Injected failure');
     return { error, afterCommit: rule.afterCommit ?? false };
   }
 

@@ -17,6 +17,7 @@ import {
   type WaitResult,
 } from './model.js';
 import {
+  InvalidNextToken,
   pageTranscript,
   StartPositionNotFound,
   type TranscriptPage,
@@ -439,17 +440,18 @@ export class ChatState extends EventEmitter<StateEvents> {
     try {
       return { ...pageTranscript(contact.items, query), initialContactId: contact.initialContactId };
     } catch (error) {
-      if (error instanceof StartPositionNotFound) throw invalidParameter('participant', error.message);
+      if (error instanceof StartPositionNotFound || error instanceof InvalidNextToken)
+        throw invalidParameter('participant', error.message);
       throw error;
     }
   }
 
-  disconnect(participant: Participant, clientToken: string | undefined): void {
-    const contact = this.contact(participant.contactId);
-    this.idempotent(contact, participant, 'disconnect', { clientToken }, () => {
-      this.leave(contact, participant, 'disconnected');
-      return {};
-    });
+  /**
+   * The participant leaves. No ClientToken replay: leaving revokes its tokens, so a retry after it took effect is
+   * refused before it gets here (AccessDeniedException, 403; the real service's answer is unconfirmed).
+   */
+  disconnect(participant: Participant): void {
+    this.leave(this.contact(participant.contactId), participant, 'disconnected');
   }
 
   // ---- Control -----------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ export interface TranscriptPage {
 
 export class StartPositionNotFound extends Error {}
 
+export class InvalidNextToken extends Error {}
+
 /**
  * Pages through a chronological transcript as GetTranscript does. The item named by `StartPosition.Id` is
  * **included** (real behaviour unconfirmed, protocol.md §2.7): clients must de-duplicate by Id either way, and
@@ -35,6 +37,8 @@ export class StartPositionNotFound extends Error {}
  */
 export function pageTranscript(items: readonly ChatItem[], query: TranscriptQuery): TranscriptPage {
   const forward = query.scanDirection === 'FORWARD';
+  // Items are only appended: a token's origin (issued for this chain) is always below the length, unless forged.
+  if (query.resume && query.resume.origin >= items.length) throw new InvalidNextToken('Invalid NextToken');
   const origin = query.resume?.origin ?? startIndex(items, query.startPosition, forward);
   // Scan order: index k of the scan is items[origin + k] going forward, items[origin - k] going backward.
   const available = forward ? items.length - origin : origin + 1;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StopContactCommand, UpdateContactAttributesCommand } from '@aws-sdk/client-connect';
 import {
   CreateParticipantConnectionCommand,
@@ -189,6 +190,12 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private socket: ChatSocket | undefined;
   /** The incoming socket during a rotation; both deliver until the old one closes. */
   private secondary: ChatSocket | undefined;
+  /** A socket opened but not yet subscribed (a recovery's or a rotation's): the end closes it too. */
+  private subscribing: ChatSocket | undefined;
+  /** When the session last became open (performance.now()). */
+  private openedAt = 0;
+  /** Recoveries in a row whose socket had died within a heartbeat interval of opening: sets their backoff. */
+  private flaps = 0;
   private url: string | undefined;
   private urlIssuedAt = 0;
   private connectionExpiry = Number.NaN;
@@ -538,6 +545,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async openSubscribed(url: string): Promise<ChatSocket> {
     const { timings, scheduler } = this.ctx;
     const socket = await ChatSocket.open(url, this, scheduler, timings.openTimeoutMs);
+    if (this.ended) {
+      socket.close('Session ended');
+      throw new AbortError('session ended');
+    }
+    this.subscribing = socket;
     try {
       await socket.subscribe({
         ackTimeoutMs: timings.subscribeAckTimeoutMs,
@@ -546,6 +558,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     } catch (error) {
       socket.terminate();
       throw error;
+    } finally {
+      if (this.subscribing === socket) this.subscribing = undefined;
     }
     return socket;
   }
@@ -582,6 +596,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * call is in flight.
    */
   private async internalCall<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // A listener may end the session between a step and the call it leads to (a `state` listener on `rotating`).
+    this.assertActive('CreateParticipantConnection');
     this.internal ??= new AbortController();
     const { signal } = this.internal;
     signal.throwIfAborted();
@@ -610,7 +626,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   private opened(): void {
     this.rotationFailures = 0;
+    this.openedAt = performance.now();
     this.setState('open');
+    if (this.ended) return; // a `state` listener ended it
     this.scheduleHeartbeat();
     this.scheduleRotation();
   }
@@ -968,7 +986,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           `ConnectionCredentials.Expiry is missing, unparsable or past: ${expiry}`,
         ),
       );
-      this.refreshIn(timings.invalidExpiryRetryMs);
+      if (!this.ended) this.refreshIn(timings.invalidExpiryRetryMs); // an `error` listener may have ended it
       return;
     }
     this.refreshIn(
@@ -977,6 +995,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   private refreshIn(delayMs: number): void {
+    if (this.ended) return;
     this.refreshTask = this.ctx.scheduler.scheduleOrMove(this.refreshTask, delayMs, this.onRefreshDue);
   }
 
@@ -995,7 +1014,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.stats.tokenRefreshes++;
       this.log.info({ event: 'refresh' }, 'connection token refreshed');
       this.guarded('tokenRefreshed', () => this.emit('tokenRefreshed'));
-      this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'refresh'));
+      if (!this.ended) this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'refresh'));
     } catch (error) {
       if (this.ended || !this.setback(error, 'refresh-failed', 'token refresh failed; will retry')) return;
       // Back off while refreshes keep failing; a call that meets an expired token refreshes on its own.
@@ -1023,6 +1042,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           'Websocket.ConnectionExpiry is missing, unparsable or past',
         ),
       );
+      if (this.ended) return; // an `error` listener ended it
     }
     this.rotationTask = scheduler.scheduleOrMove(this.rotationTask, delay, this.onRotationDue);
   }
@@ -1071,8 +1091,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       this.rotationFailures = 0;
       this.log.info({ event: 'rotate' }, 'socket rotated');
       this.guarded('rotated', () => this.emit('rotated'));
+      if (this.ended) return; // a `rotated` listener ended it
       this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'rotate'));
       this.setState('open');
+      if (this.ended) return;
       this.scheduleHeartbeat();
       this.scheduleRotation();
     } catch (error) {
@@ -1090,17 +1112,22 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       // The old socket still delivers (and is still watched for zombies): keep it and try the rotation again
       // with backoff. Should it close first, at its ConnectionExpiry or before, the usual recovery takes over.
       this.setState('open');
-      const { reconnectMinDelayMs, reconnectMaxDelayMs } = this.ctx.timings;
-      const backoff = Math.min(reconnectMaxDelayMs, reconnectMinDelayMs * 2 ** this.rotationFailures++);
+      if (this.ended) return;
       this.rotationTask = this.ctx.scheduler.scheduleOrMove(
         this.rotationTask,
-        backoff * (1 + Math.random()),
+        this.backoff(this.rotationFailures++),
         this.onRotationDue,
       );
     }
   }
 
   // ---- Recovery -------------------------------------------------------------------------------------
+
+  /** The delay before retry `attempt` (from 0): exponential, capped, with jitter within the cap's half. */
+  private backoff(attempt: number): number {
+    const { reconnectMinDelayMs, reconnectMaxDelayMs } = this.ctx.timings;
+    return Math.min(reconnectMaxDelayMs, reconnectMinDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+  }
 
   /**
    * The one recovery path: drop the sockets, then (with jittered exponential backoff) reuse or fetch a URL,
@@ -1111,8 +1138,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.stats.reconnects++;
     this.log.info({ event: 'reconnect', reason }, 'reconnecting');
     this.guarded('reconnecting', () => this.emit('reconnecting', reason));
+    if (this.ended) return; // a `reconnecting` listener ended it
     this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'reconnect', reason));
+    if (this.ended) return;
     this.setState('reconnecting');
+    if (this.ended) return;
     this.ctx.scheduler.cancel(this.heartbeatTask);
     this.ctx.scheduler.cancel(this.rotationTask);
     this.rotationCount++; // a rotation under way is stale from now on
@@ -1122,7 +1152,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const controller = new AbortController();
     this.recovery = controller;
     const { timings } = this.ctx;
-    pRetry(() => this.connect(), {
+    // A socket that died soon after opening (a gateway that drops every connection, say) is no reason to
+    // reconnect at once: each recovery's retries start afresh, so without this the backoff would never grow.
+    this.flaps = performance.now() - this.openedAt < timings.heartbeatIntervalMs ? this.flaps + 1 : 0;
+    let wait = this.flaps > 0 ? this.backoff(this.flaps - 1) : 0;
+    const attempt = async () => {
+      if (wait > 0) {
+        await sleep(wait, undefined, { signal: controller.signal, ref: false });
+        wait = 0;
+      }
+      return this.connect();
+    };
+    pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
       minTimeout: timings.reconnectMinDelayMs,
       maxTimeout: timings.reconnectMaxDelayMs,
@@ -1230,7 +1271,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   private setState(state: SessionState): void {
     const previous = this.currentState;
-    if (previous === state) return;
+    if (previous === state || previous === 'ended') return; // nothing brings an ended session back
     this.currentState = state;
     this.guarded('state', () => this.emit('state', state, previous));
   }
@@ -1248,8 +1289,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.recovery = undefined;
     this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.buffer = undefined;
-    for (const socket of [this.socket, this.secondary]) socket?.close('Session ended');
-    this.socket = this.secondary = undefined;
+    for (const socket of [this.socket, this.secondary, this.subscribing]) socket?.close('Session ended');
+    this.socket = this.secondary = this.subscribing = undefined;
     this.setState('ended');
     this.log.info({ event: 'end', reason, ...(error ? { err: error } : {}) }, 'chat session ended');
     this.guarded('sessionEnded', () => this.ctx.sessionEnded(this, reason));

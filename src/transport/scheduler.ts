@@ -7,6 +7,9 @@ export interface ScheduledTask {
   readonly run: () => void;
 }
 
+/** The longest delay a Node timer honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** {@link ScheduledTask.index} of a task taken out of the heap to run in the current wake-up. */
 const DUE = -2;
 
@@ -117,7 +120,9 @@ export class Scheduler {
     if (!first || first.at >= this.armedFor) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = first.at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, first.at - performance.now()));
+    // Node fires a timer longer than 2^31 - 1 ms after 1 ms: a later task is woken for early, and re-armed.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, first.at - performance.now()));
+    this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref();
   }
 

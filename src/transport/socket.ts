@@ -176,7 +176,7 @@ export class ChatSocket {
   /** Closes with 1000; the owner gets no onSocketClose for it. */
   close(reason = 'Client closing'): void {
     this.closedByOwner = true;
-    this.clearAck();
+    this.failSubscribe('the socket was closed'); // a subscribe under way must not wait forever
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(1000, reason);
       // A peer that never answers the close must not keep the TCP socket (and the process) alive.
@@ -187,7 +187,7 @@ export class ChatSocket {
   /** Drops the TCP connection at once (zombie sockets). */
   terminate(): void {
     this.closedByOwner = true;
-    this.clearAck();
+    this.failSubscribe('the socket was closed');
     this.ws.terminate();
   }
 

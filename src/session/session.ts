@@ -190,8 +190,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private socket: ChatSocket | undefined;
   /** The incoming socket during a rotation; both deliver until the old one closes. */
   private secondary: ChatSocket | undefined;
-  /** A socket opened but not yet subscribed (a recovery's or a rotation's): the end closes it too. */
-  private subscribing: ChatSocket | undefined;
+  /**
+   * Sockets opened but not yet subscribed (a recovery's, a rotation's; both at once when a recovery overtakes a
+   * rotation): the end closes them too, and a recovery closes a rotation's.
+   */
+  private subscribing: ChatSocket[] | undefined;
   /** When the session last became open (performance.now()). */
   private openedAt = 0;
   /** Recoveries in a row whose socket had died within a heartbeat interval of opening: sets their backoff. */
@@ -492,6 +495,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       throw failure;
     }
     this.opened();
+    if (this.ended) {
+      // A listener of `opened()`'s own notifications (state, error) ended it: the caller gets no ended session.
+      throw new ConnectBotError(
+        this.endReason === 'closed' ? ErrorCode.SessionEnded : ErrorCode.ChatEnded,
+        `the session ended while opening (${this.endReason})`,
+      );
+    }
     this.log.info({ event: 'join' }, 'chat session open');
     setImmediate(() => this.release());
   }
@@ -549,7 +559,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       socket.close('Session ended');
       throw new AbortError('session ended');
     }
-    this.subscribing = socket;
+    if (this.subscribing) this.subscribing.push(socket);
+    else this.subscribing = [socket];
     try {
       await socket.subscribe({
         ackTimeoutMs: timings.subscribeAckTimeoutMs,
@@ -559,7 +570,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       socket.terminate();
       throw error;
     } finally {
-      if (this.subscribing === socket) this.subscribing = undefined;
+      this.subscribing = this.subscribing?.filter((other) => other !== socket);
+      if (this.subscribing?.length === 0) this.subscribing = undefined;
     }
     return socket;
   }
@@ -575,7 +587,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private createConnection(
     types: Array<'WEBSOCKET' | 'CONNECTION_CREDENTIALS'>,
   ): Promise<CreateParticipantConnectionResponse> {
-    return this.internalCall((signal) =>
+    return this.internalCall('CreateParticipantConnection', (signal) =>
       this.ctx.caller.call(
         'CreateParticipantConnection',
         this.instanceId,
@@ -595,9 +607,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * retrying them after the end is load on the service for nothing. The controller exists only while such a
    * call is in flight.
    */
-  private async internalCall<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async internalCall<T>(operation: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     // A listener may end the session between a step and the call it leads to (a `state` listener on `rotating`).
-    this.assertActive('CreateParticipantConnection');
+    this.assertActive(operation);
     this.internal ??= new AbortController();
     const { signal } = this.internal;
     signal.throwIfAborted();
@@ -800,7 +812,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
           MaxResults: 100,
           ...(nextToken ? { NextToken: nextToken } : {}),
         };
-        page = await this.internalCall((signal) => this.transcriptPage(input, signal));
+        page = await this.internalCall('GetTranscript', (signal) => this.transcriptPage(input, signal));
       } catch (error) {
         // 400: the service does not know the start item (a stale snapshot, or an item it pushed but keeps no
         // record of). Ending the session over it would be worse than the fallback.
@@ -820,6 +832,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         if (overlap && this.seen.has(item.Id)) continue;
         this.accept(item);
       }
+      // An item listener ended the session, or a recovery took the back-fill over: nothing more to report.
+      if (this.ended || this.buffer !== buffer) return;
       nextToken = page.NextToken;
       if (nextToken) {
         tokens ??= new Set();
@@ -907,7 +921,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** The newest transcript page (at most 100 items), oldest first. */
   private async newestItems(): Promise<WireItem[]> {
     const input = { ScanDirection: 'BACKWARD', SortOrder: 'ASCENDING', MaxResults: 100 } as const;
-    const page = await this.internalCall((signal) => this.transcriptPage(input, signal));
+    const page = await this.internalCall('GetTranscript', (signal) => this.transcriptPage(input, signal));
     return (page.Transcript ?? []) as WireItem[];
   }
 
@@ -1146,8 +1160,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.ctx.scheduler.cancel(this.heartbeatTask);
     this.ctx.scheduler.cancel(this.rotationTask);
     this.rotationCount++; // a rotation under way is stale from now on
-    for (const socket of [this.socket, this.secondary]) socket?.terminate();
-    this.socket = this.secondary = undefined;
+    // A rotation's socket still subscribing is stale too.
+    for (const socket of [this.socket, this.secondary, ...(this.subscribing ?? [])]) socket?.terminate();
+    this.socket = this.secondary = this.subscribing = undefined;
     this.heartbeats = 0;
     const controller = new AbortController();
     this.recovery = controller;
@@ -1155,7 +1170,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // A socket that died soon after opening (a gateway that drops every connection, say) is no reason to
     // reconnect at once: each recovery's retries start afresh, so without this the backoff would never grow.
     this.flaps = performance.now() - this.openedAt < timings.heartbeatIntervalMs ? this.flaps + 1 : 0;
-    let wait = this.flaps > 0 ? this.backoff(this.flaps - 1) : 0;
+    // One short-lived socket is bad luck: the recovery starts at once. From the second in a row, it waits.
+    let wait = this.flaps > 1 ? this.backoff(this.flaps - 2) : 0;
     const attempt = async () => {
       if (wait > 0) {
         await sleep(wait, undefined, { signal: controller.signal, ref: false });
@@ -1289,7 +1305,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.recovery = undefined;
     this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.buffer = undefined;
-    for (const socket of [this.socket, this.secondary, this.subscribing]) socket?.close('Session ended');
+    for (const socket of [this.socket, this.secondary, ...(this.subscribing ?? [])])
+      socket?.close('Session ended');
     this.socket = this.secondary = this.subscribing = undefined;
     this.setState('ended');
     this.log.info({ event: 'end', reason, ...(error ? { err: error } : {}) }, 'chat session ended');

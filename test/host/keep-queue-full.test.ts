@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineBot, prepareBot } from '../../src/index.js';
+import { defineBot, type KeptChat, prepareBot } from '../../src/index.js';
 import {
   botMessages,
   chatWithBot,
@@ -10,66 +10,73 @@ import {
 import { waitUntil } from '../support/wait.js';
 
 /**
- * An update dropped with CB_QUEUE_FULL is done with (the bot was told): the kept position covers it, so the next
- * host does not handle it late, after updates the customer sent later were answered.
+ * A chat whose bot holds every message starting with "slow" until released (on the first host only), with a
+ * queue of one: 'slow 1' runs, 'q1' waits, 'q2' is dropped with CB_QUEUE_FULL.
  */
-describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
-  it('the next host does not resurrect the dropped update out of order', async () => {
-    const gates = new Map<string, () => void>();
-    let firstHost = true;
-    const dropped: string[] = [];
-    const bot = prepareBot(
-      defineBot({
-        name: 'slow',
-        displayName: 'Slow',
-        setup(b) {
-          b.on('message', async (ctx) => {
-            if (firstHost && ctx.text?.startsWith('slow')) {
-              await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
-            }
-            await ctx.reply(`echo: ${ctx.text}`);
-          });
-          b.catch((error) => {
-            if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
-          });
-        },
-      }),
-    );
-    const setup = await hostSetup({
-      bots: [bot],
-      host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
-    });
-    const chat = await chatWithBot(setup);
-    const held = setup.host.chats.get(chat.contactId)!;
-    setup.emulator.say(chat.contactId, 'slow 1');
-    await waitUntil(() => gates.has('slow 1'), 'the first slow handler running');
-    setup.emulator.say(chat.contactId, 'q1');
-    await waitUntil(() => held.queueDepth === 1, 'q1 queued');
-    setup.emulator.say(chat.contactId, 'q2'); // the queue is full: dropped
-    await waitUntil(() => dropped.length === 1, 'q2 dropped with CB_QUEUE_FULL');
-    gates.get('slow 1')!();
-    await waitForBotMessages(setup.emulator, chat.contactId, 2);
-    // A later update still running at shutdown: the chat is kept with it.
-    setup.emulator.say(chat.contactId, 'slow 2');
-    await waitUntil(() => gates.has('slow 2'), 'the second slow handler running');
+async function chatWithDrop() {
+  const gates = new Map<string, () => void>();
+  const dropped: string[] = [];
+  const state = { firstHost: true };
+  const bot = prepareBot(
+    defineBot({
+      name: 'slow',
+      displayName: 'Slow',
+      setup(b) {
+        b.on('message', async (ctx) => {
+          if (state.firstHost && ctx.text?.startsWith('slow')) {
+            await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
+          }
+          await ctx.reply(`echo: ${ctx.text}`);
+        });
+        b.catch((error) => {
+          if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
+        });
+      },
+    }),
+  );
+  const setup = await hostSetup({
+    bots: [bot],
+    host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
+  });
+  const chat = await chatWithBot(setup);
+  const held = setup.host.chats.get(chat.contactId)!;
+  setup.emulator.say(chat.contactId, 'slow 1');
+  await waitUntil(() => gates.has('slow 1'), 'the first slow handler running');
+  setup.emulator.say(chat.contactId, 'q1');
+  await waitUntil(() => held.queueDepth === 1, 'q1 queued');
+  setup.emulator.say(chat.contactId, 'q2'); // the queue is full: dropped, and the bot is told
+  await waitUntil(() => dropped.length === 1, 'q2 dropped with CB_QUEUE_FULL');
+
+  /** Stops the host (keep), releases what still runs, and resumes on another host: what the bot said then. */
+  const restart = async (): Promise<string[]> => {
     const result = await setup.host.stop();
     expect(result.unfinished).toBe(1);
-    gates.get('slow 2')!();
-    firstHost = false;
-
-    const next = nextHost(setup, [bot]).host;
-    await next.resume(result.kept[0]!);
+    for (const release of gates.values()) release();
+    state.firstHost = false;
+    await nextHost(setup, [bot]).host.resume(result.kept[0] as KeptChat);
     setup.emulator.say(chat.contactId, 'after');
     await waitUntil(
       () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
       'the answer to a message sent after the resume',
     );
-    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-      'echo: slow 1',
-      'echo: q1',
-      'echo: slow 2',
-      'echo: after',
-    ]);
+    return botMessages(setup.emulator, chat.contactId);
+  };
+  return { setup, chat, gates, restart };
+}
+
+/**
+ * An update dropped with CB_QUEUE_FULL is done with (the bot was told): the kept position covers it, so the next
+ * host does not handle it late, after updates the customer sent later were answered.
+ */
+describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
+  it('the next host does not resurrect the dropped update out of order', async () => {
+    const { setup, chat, gates, restart } = await chatWithDrop();
+    gates.get('slow 1')!();
+    await waitForBotMessages(setup.emulator, chat.contactId, 2);
+    // A later update still running at shutdown: the chat is kept with it.
+    setup.emulator.say(chat.contactId, 'slow 2');
+    await waitUntil(() => gates.has('slow 2'), 'the second slow handler running');
+    expect(await restart()).toEqual(['echo: slow 1', 'echo: q1', 'echo: slow 2', 'echo: after']);
   });
 });
 
@@ -80,57 +87,8 @@ describe('keep after an update was dropped with CB_QUEUE_FULL', () => {
  */
 describe('keep when the drain times out with updates ahead of a dropped one unfinished', () => {
   it('the next host gets the dropped update with the unfinished ones, in order', async () => {
-    const gates = new Map<string, () => void>();
-    let firstHost = true;
-    const dropped: string[] = [];
-    const bot = prepareBot(
-      defineBot({
-        name: 'slow',
-        displayName: 'Slow',
-        setup(b) {
-          b.on('message', async (ctx) => {
-            if (firstHost && ctx.text?.startsWith('slow')) {
-              await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
-            }
-            await ctx.reply(`echo: ${ctx.text}`);
-          });
-          b.catch((error) => {
-            if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
-          });
-        },
-      }),
-    );
-    const setup = await hostSetup({
-      bots: [bot],
-      host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
-    });
-    const chat = await chatWithBot(setup);
-    const held = setup.host.chats.get(chat.contactId)!;
-    setup.emulator.say(chat.contactId, 'slow 1');
-    await waitUntil(() => gates.has('slow 1'), 'the slow handler running');
-    setup.emulator.say(chat.contactId, 'q1');
-    await waitUntil(() => held.queueDepth === 1, 'q1 queued');
-    setup.emulator.say(chat.contactId, 'q2'); // the queue is full: dropped, and the bot is told
-    await waitUntil(() => dropped.length === 1, 'q2 dropped with CB_QUEUE_FULL');
+    const { restart } = await chatWithDrop();
     // The drain times out: 'slow 1' still running, 'q1' queued.
-    const result = await setup.host.stop();
-    expect(result.unfinished).toBe(1);
-    gates.get('slow 1')!();
-    firstHost = false;
-
-    const next = nextHost(setup, [bot]).host;
-    await next.resume(result.kept[0]!);
-    setup.emulator.say(chat.contactId, 'after');
-    await waitUntil(
-      () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
-      'the answer to a message sent after the resume',
-    );
-    // The running and the queued update are handed on, and the dropped one after them.
-    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-      'echo: slow 1',
-      'echo: q1',
-      'echo: q2',
-      'echo: after',
-    ]);
+    expect(await restart()).toEqual(['echo: slow 1', 'echo: q1', 'echo: q2', 'echo: after']);
   });
 });

@@ -36,12 +36,27 @@ function flatten<C>(middleware: Middleware<C>): MiddlewareFn<C> {
 
 function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
   return async (ctx, next) => {
-    let nextCalled = false;
-    await first(ctx, async () => {
-      if (nextCalled) throw new Error('next() called more than once');
-      nextCalled = true;
-      await andThen(ctx, next);
+    let downstream: Promise<void> | undefined;
+    let settled = false;
+    await first(ctx, () => {
+      if (downstream) return Promise.reject(new Error('next() called more than once'));
+      downstream = (async () => {
+        await andThen(ctx, next);
+      })();
+      downstream.then(
+        () => {
+          settled = true;
+        },
+        () => {
+          settled = true;
+        },
+      );
+      return downstream;
     });
+    // A middleware that returned without awaiting next(): what it started still belongs to this update (the
+    // handler is not done, and its failure is the handler's). One that awaited it saw it settle, and dealt with
+    // its failure, or passed it on.
+    if (downstream && !settled) await downstream;
   };
 }
 
@@ -53,8 +68,11 @@ export function run<C>(middleware: MiddlewareFn<C>, ctx: C): Promise<void> {
 function matchText(trigger: string | RegExp, text: string): RegExpMatchArray | string | undefined {
   if (typeof trigger === 'string')
     return text.trim().toLowerCase() === trigger.toLowerCase() ? text : undefined;
+  // exec, not match: with the g flag, match returns every match and no groups.
   trigger.lastIndex = 0;
-  return text.match(trigger) ?? undefined;
+  const match = trigger.exec(text) ?? undefined;
+  trigger.lastIndex = 0;
+  return match;
 }
 
 /**
@@ -149,8 +167,9 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
   }
 
   /**
-   * Catches errors thrown by `middleware` (and everything after it), hands them to `handler`, and stops them
-   * there. Errors elsewhere still reach the bot's error handler.
+   * Catches errors thrown by `middleware`, before or after it calls `next()`, hands them to `handler`, and stops
+   * them there. What comes after the boundary runs once `middleware` (or `handler`) has finished and called
+   * `next()`, outside the boundary, as in grammY: its errors, and errors elsewhere, reach the bot's error handler.
    */
   errorBoundary(
     handler: (error: BotError<C>, next: NextFunction) => unknown,
@@ -160,16 +179,17 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
     const inner = flatten(composer);
     this.use(async (ctx, next) => {
       let nextCalled = false;
-      const guardedNext = () => {
+      const later = () => {
         nextCalled = true;
-        return next();
+        return Promise.resolve();
       };
       try {
-        await inner(ctx, guardedNext);
+        await inner(ctx, later);
       } catch (error) {
-        if (nextCalled) throw error; // thrown downstream of the boundary: not ours to handle
-        await handler(new BotError(error, ctx), guardedNext);
+        nextCalled = false;
+        await handler(new BotError(error, ctx), later);
       }
+      if (nextCalled) await next();
     });
     return composer;
   }

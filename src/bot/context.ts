@@ -108,13 +108,13 @@ export class Context<S = Record<string, unknown>> {
   }
 
   /** Shows the typing indicator to the customer (it fades after about 10 s). */
-  typing(): Promise<void> {
+  async typing(): Promise<void> {
     this.check('typing');
     return this.actions.typing();
   }
 
   /** Sends a read receipt for the current message. */
-  markRead(): Promise<void> {
+  async markRead(): Promise<void> {
     this.check('markRead');
     if (this.item?.Type !== 'MESSAGE') {
       throw new ConnectBotError(ErrorCode.InvalidArgument, 'markRead needs a message update');
@@ -123,7 +123,7 @@ export class Context<S = Record<string, unknown>> {
   }
 
   /** Merges attributes into the contact's attributes, where the contact flow can read them. */
-  setAttributes(attributes: Record<string, string>): Promise<void> {
+  async setAttributes(attributes: Record<string, string>): Promise<void> {
     this.check('setAttributes');
     return this.actions.setAttributes(attributes);
   }
@@ -133,15 +133,26 @@ export class Context<S = Record<string, unknown>> {
    * (DisconnectParticipant), so the flow's Wait block continues through "Bot participant disconnected" and
    * can branch on the attributes.
    */
-  handoff(attributes: Record<string, string> = {}): Promise<void> {
+  async handoff(attributes: Record<string, string> = {}): Promise<void> {
     this.check('handoff');
     return this.actions.handoff(attributes);
   }
 
   /** Ends the chat for everyone (StopContact). */
-  end(): Promise<void> {
+  async end(): Promise<void> {
     this.check('end');
     return this.actions.end();
+  }
+
+  /**
+   * @internal A context for the same update that can still act, its replies numbered after this one's: what the
+   * error handler gets once this one was revoked.
+   */
+  successor(): Context<S> {
+    const next = new Context<S>(this.kind, this.item, this.contact, this.session, this.log, this.actions);
+    next.match = this.match;
+    next.replies = this.replies;
+    return next;
   }
 
   /** @internal After a handler timed out, its context can no longer act: late replies would arrive out of order. */

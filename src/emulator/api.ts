@@ -295,7 +295,7 @@ export function apiRoutes(state: ChatState): Route[] {
       service: 'participant',
       operation: 'DisconnectParticipant',
       auth: 'connection-token',
-      handle({ body, participant }) {
+      handle({ participant }) {
         state.disconnect(participant!);
         return {};
       },

@@ -264,7 +264,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   private async runEntry(entry: Entry): Promise<void> {
     if (entry.item && this.processed.has(entry.item.Id)) return;
-    if (entry.item && (this.session.ended || this.outcome)) {
+    // The chat's own end (the customer left, chat.ended) is still the bot's to see, for its bookkeeping: its
+    // actions fail with coded errors. Anything else after the end or the bot's own outcome is skipped.
+    const closing = entry.kind === 'chat.ended' || entry.kind === 'participant.left';
+    if (entry.item && (this.session.ended || this.outcome) && !closing) {
       this.processed.add(entry.item.Id);
       this.stats.skipped++;
       return;
@@ -294,9 +297,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         ErrorCode.HandlerTimeout,
         `handler for ${entry.kind}${entry.item ? ` ${entry.item.Id}` : ''} did not finish within ${this.options.handlerTimeoutMs} ms`,
       );
-      // The abandoned handler may still wake up; it must not reply out of order.
+      // The abandoned handler may still wake up; it must not reply out of order. The error handler gets a
+      // context of its own, which may still apologise (its replies follow the handler's, with their own tokens).
       ctx.revoke(error);
-      this.fail(ctx, error);
+      this.fail(ctx.successor(), error);
     }
     this.options.onHandled(this, entry.kind, performance.now() - started, result === 'timeout');
   }

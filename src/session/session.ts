@@ -1230,7 +1230,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     try {
       return await run();
     } catch (error) {
-      if (!(error instanceof ApiRefusedError) || error.status !== 403 || this.ended) throw error;
+      if (!(error instanceof ApiRefusedError) || error.status !== 403) throw error;
+      if (this.ended) {
+        // Refused because the chat ended while the call was on its way: say so with the session's codes.
+        throw new ConnectBotError(
+          this.endReason === 'closed' ? ErrorCode.SessionEnded : ErrorCode.ChatEnded,
+          `${operation}: the session has ended (${this.endReason})`,
+          { cause: error },
+        );
+      }
       try {
         this.adoptConnection(await this.createConnection(['CONNECTION_CREDENTIALS']));
       } catch (refresh) {

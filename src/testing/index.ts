@@ -140,15 +140,23 @@ export class TestChat {
       throw new ExpectationError(`Expected no reply, but the bot said ${JSON.stringify(extra)}`);
   }
 
-  /** Waits until the bot shows the typing indicator (after the last expectation). */
+  /**
+   * Waits until the bot shows the typing indicator after the last expectation: after the last reply
+   * `expectReply` consumed, and after the typing the last `expectTyping` consumed.
+   */
   async expectTyping(options: { timeoutMs?: number } = {}): Promise<void> {
-    await this.waitFor(
-      () => this.typingSeen || undefined,
+    const found = await this.waitFor(
+      () => {
+        const index = this.typings.findIndex(
+          (replies, i) => i >= this.typingsUsed && replies >= this.consumed,
+        );
+        return index >= 0 ? index + 1 : undefined;
+      },
       options.timeoutMs,
       () =>
         `Expected the bot to show typing, but it did not within ${options.timeoutMs ?? this.timeoutMs} ms`,
     );
-    this.typingSeen = false;
+    this.typingsUsed = found;
   }
 
   /**
@@ -211,8 +219,10 @@ export class TestChat {
     await this.close();
   }
 
-  /** @internal */
-  typingSeen = false;
+  /** @internal For each typing indicator the bot showed, how many replies it had sent before it. */
+  readonly typings: number[] = [];
+  /** Typing indicators consumed by expectTyping. */
+  private typingsUsed = 0;
 
   private botItems(): ChatItem[] {
     return this.emulator
@@ -305,7 +315,7 @@ export async function testChat(bot: AnyBotDefinition, options: TestChatOptions =
         item.ParticipantRole === 'CUSTOM_BOT' &&
         item.ContentType === 'application/vnd.amazonaws.connect.event.typing'
       ) {
-        chat.typingSeen = true;
+        chat.typings.push(chat.replies.length);
       }
     });
     await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import { loadConfig } from './config/load.js';
 import { startEmulator } from './emulator/index.js';
 import { ConnectBotError, ErrorCode } from './errors.js';
 import { startHost } from './host/start.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './observability/logger.js';
 import { startPlayground } from './playground/index.js';
 
 const USAGE = `Usage: connect-bot <command> [options]
@@ -18,12 +18,15 @@ Commands:
                --attribute <k=v>        contact attribute passed to the bot (repeatable)
                --url <url>              join endpoint; default $CONNECT_BOT_JOIN_URL or http://127.0.0.1:8080/join
                --secret <s>             default: $CONNECT_BOT_JOIN_SECRET
+               --timeout-ms <n>         give up waiting for the host's answer after this (default 10000)
   emulator     Run the local Amazon Connect chat emulator
                --port <n>               port on 127.0.0.1 (default 0: any free port)
                --on-chat-start <url>    POST the flow-Lambda event here when a chat starts
                --on-chat-start-secret <s>  sent as "Authorization: Bearer <s>" with that event
                --region <r>             region to report (default us-east-1)
   playground   The local stack without AWS: emulator + host with the bots in bots/ (what npm start runs)
+               $CONNECT_BOT_PLAYGROUND_PORT  the page's port (default: any free port)
+               $CONNECT_BOT_LOG_LEVEL        fatal, error, warn, info (default), debug, trace or silent
 `;
 
 class UsageError extends Error {}
@@ -52,6 +55,9 @@ function untilSignal(stop: () => Promise<void>): void {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+/** How long `connect-bot join` waits for the host's answer by default (it answers within its join timeout). */
+const JOIN_REQUEST_TIMEOUT_MS = 10_000;
+
 function ready(details: Record<string, unknown>): void {
   process.stdout.write(`connect-bot ready ${JSON.stringify(details)}\n`);
 }
@@ -66,9 +72,8 @@ async function emulatorCommand(args: string[]): Promise<void> {
       region: { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`invalid --port: ${values.port}`);
+  const port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
+  if (!(port <= 65535)) throw new UsageError(`invalid --port: ${values.port} (a port number, 0-65535)`);
   const url = values['on-chat-start'];
   const emulator = await startEmulator({
     port,
@@ -111,8 +116,12 @@ async function joinCommand(args: string[]): Promise<void> {
       attribute: { type: 'string', multiple: true },
       url: { type: 'string' },
       secret: { type: 'string' },
+      'timeout-ms': { type: 'string', default: String(JOIN_REQUEST_TIMEOUT_MS) },
     },
   });
+  const timeoutMs = /^\d{1,9}$/.test(values['timeout-ms']) ? Number(values['timeout-ms']) : 0;
+  if (timeoutMs < 1)
+    throw new UsageError(`invalid --timeout-ms: ${values['timeout-ms']} (a positive number)`);
   const contactId = values['contact-id'];
   const instanceId = values['instance-id'] ?? process.env.CONNECT_BOT_INSTANCE_ID;
   if (!contactId) throw new UsageError('--contact-id is required');
@@ -124,19 +133,46 @@ async function joinCommand(args: string[]): Promise<void> {
     attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const url = values.url ?? process.env.CONNECT_BOT_JOIN_URL ?? 'http://127.0.0.1:8080/join';
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new UsageError(`--url (or CONNECT_BOT_JOIN_URL) must be an http(s) URL: ${url}`);
   const secret = values.secret ?? process.env.CONNECT_BOT_JOIN_SECRET;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
-    body: JSON.stringify({ instanceId, contactId, ...(values.bot ? { bot: values.bot } : {}), attributes }),
-  });
-  const body = await response.text();
+  let response: Response;
+  let body: string;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(secret ? { authorization: `Bearer ${secret}` } : {}),
+      },
+      body: JSON.stringify({ instanceId, contactId, ...(values.bot ? { bot: values.bot } : {}), attributes }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    body = await response.text();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? `timed out: no answer within ${timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
+    log(`connect-bot: cannot reach ${url}: ${why}`);
+    process.exitCode = 1;
+    return;
+  }
   process.stdout.write(`${body}\n`);
   if (!response.ok) process.exitCode = 1;
 }
 
-async function playgroundCommand(): Promise<void> {
-  const logger = createLogger({ level: (process.env.CONNECT_BOT_LOG_LEVEL as 'info' | undefined) ?? 'info' });
+async function playgroundCommand(args: string[]): Promise<void> {
+  parseArgs({ args, options: {} }); // it takes no options: anything given is a usage error
+  const level = process.env.CONNECT_BOT_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(level as LogLevel)) {
+    throw new ConnectBotError(
+      ErrorCode.ConfigInvalid,
+      `invalid configuration:\n  - CONNECT_BOT_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(level)}`,
+    );
+  }
+  const logger = createLogger({ level: level as LogLevel });
   const playground = await startPlayground({ logger });
   const { endpoint, playgroundUrl } = playground.ready;
   ready(playground.ready);
@@ -171,7 +207,7 @@ async function main(argv: string[]): Promise<void> {
     case 'join':
       return joinCommand(rest);
     case 'playground':
-      return playgroundCommand();
+      return playgroundCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_QUOTAS } from '../connect/quotas.js';
+import { LOG_LEVELS } from '../observability/logger.js';
 import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
 
 /** Largest delay Node's timers honour; beyond it they fire after 1 ms. */
@@ -148,7 +149,7 @@ export const configSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z.enum(LOG_LEVELS).default('info'),
         /** Pretty output. Default: on a TTY outside production. */
         pretty: z.boolean().optional(),
       })

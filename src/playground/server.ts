@@ -5,6 +5,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ApiError } from '../emulator/errors.js';
+import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { HeldChat } from '../host/chat.js';
 import { readBody, sendJson } from '../host/http.js';
 import type { LocalStack } from './stack.js';
@@ -48,7 +51,16 @@ export class PlaygroundServer {
     client.on('apiCall', (call) => {
       if (call.outcome === 'throttled') this.throttles++;
     });
-    this.server = createServer((req, res) => void this.handle(req, res));
+    // A request that never finishes is answered 408 and closed, not held for Node's 5 minutes (Node looks for
+    // such requests every connectionsCheckingInterval, 30 s by default).
+    this.server = createServer(
+      {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => void this.handle(req, res),
+    );
     this.server.keepAliveTimeout = 5000;
   }
 
@@ -79,14 +91,15 @@ export class PlaygroundServer {
         return sendJson(res, 200, this.startChat(await readJson(req)));
       const chat = /^\/api\/chats\/([^/]+)(\/faults)?$/.exec(path);
       if (chat && req.method === 'GET' && !chat[2])
-        return sendJson(res, 200, this.stack.emulator.contact(chat[1]!));
+        return sendJson(res, 200, this.stack.emulator.contact(decodeURIComponent(chat[1]!)));
       if (chat && req.method === 'POST' && chat[2]) {
-        const { fault } = (await readJson(req)) as { fault?: Fault };
+        const { fault } = parse(faultRequest, await readJson(req), `{ "fault": ${FAULTS.join(' | ')} }`);
         return sendJson(res, 200, this.inject(decodeURIComponent(chat[1]!), fault));
       }
-      sendJson(res, 404, { error: 'not found' });
+      sendJson(res, 404, { code: 'NOT_FOUND', error: 'not found' });
     } catch (error) {
-      sendJson(res, 400, { error: (error as Error).message });
+      const { status, code, message } = errorAnswer(error);
+      sendJson(res, status, { code, error: message });
     }
   }
 
@@ -101,11 +114,12 @@ export class PlaygroundServer {
   }
 
   private startChat(body: unknown) {
-    const { bot, displayName } = (body ?? {}) as { bot?: string; displayName?: string };
-    if (bot !== undefined && !this.stack.running.host.bots.has(bot)) throw new Error(`unknown bot ${bot}`);
+    const { bot, displayName } = parse(chatRequest, body, '{ "bot"?: string, "displayName"?: string }');
+    if (bot !== undefined && !this.stack.running.host.bots.has(bot))
+      throw new ConnectBotError(ErrorCode.UnknownBot, `unknown bot ${bot}`);
     // Stands in for the StartChatContact backend a real website calls; the flow then invites the bot.
     return this.stack.emulator.startChat({
-      displayName: displayName?.slice(0, 256) || 'Customer',
+      displayName: displayName || 'Customer',
       attributes: bot ? { bot } : {},
     });
   }
@@ -136,8 +150,9 @@ export class PlaygroundServer {
     };
   }
 
-  private inject(contactId: string, fault: Fault | undefined) {
+  private inject(contactId: string, fault: Fault) {
     const { faults } = this.stack.emulator;
+    this.stack.emulator.contact(contactId); // 404 for a contact the emulator does not know
     const bot = { contactId, role: 'CUSTOM_BOT' } as const;
     switch (fault) {
       case 'drop':
@@ -152,8 +167,6 @@ export class PlaygroundServer {
       case 'expire-token':
         faults.expireConnectionTokens(bot);
         return {};
-      default:
-        throw new Error(`fault must be one of ${FAULTS.join(', ')}`);
     }
   }
 
@@ -177,5 +190,36 @@ export class PlaygroundServer {
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readBody(req, 16 * 1024);
-  return text ? JSON.parse(text) : {};
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConnectBotError(ErrorCode.InvalidArgument, 'the body is not JSON');
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+const chatRequest = z
+  .object({ bot: z.string().min(1).optional(), displayName: z.string().max(256).optional() })
+  .strict();
+const faultRequest = z.object({ fault: z.enum(FAULTS) }).strict();
+
+/** The body checked against `schema`, or CB_INVALID_ARGUMENT naming what is wrong and what was expected. */
+function parse<T>(schema: z.ZodType<T>, body: unknown, expected: string): T {
+  const checked = schema.safeParse(body);
+  if (checked.success) return checked.data;
+  const problems = checked.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  throw new ConnectBotError(ErrorCode.InvalidArgument, `${problems.join('; ')} (expected ${expected})`);
+}
+
+/** A failure as the page gets it: a status, a stable code, and a message (never a JavaScript internal). */
+function errorAnswer(error: unknown): { status: number; code: string; message: string } {
+  if (error instanceof ConnectBotError) {
+    const status = error.code === ErrorCode.PayloadTooLarge ? 413 : 400;
+    return { status, code: error.code, message: error.message };
+  }
+  if (error instanceof ApiError && error.status < 500)
+    return { status: error.status, code: error.type, message: error.message };
+  return { status: 500, code: 'INTERNAL_ERROR', message: 'internal error' };
 }

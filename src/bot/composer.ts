@@ -34,29 +34,58 @@ function flatten<C>(middleware: Middleware<C>): MiddlewareFn<C> {
   return typeof middleware === 'function' ? middleware : (ctx, next) => middleware.middleware()(ctx, next);
 }
 
+/**
+ * A promise already handled here, so that a caller who ignores it does not make it an unhandled rejection (which
+ * stops the process): for refusals of a misused `next()`.
+ */
+function refused(message: string): Promise<void> {
+  const promise = Promise.reject(new Error(message));
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * `first`, whose `next()` runs `andThen`. What `andThen` started belongs to this update even if `first` did not
+ * await it: `first` is done only once it has settled, and its failure is `first`'s, unless `first` attached a
+ * handler to the promise `next()` gave it (an `await`, a `.catch`). `next()` twice, or after `first` is done, is
+ * refused (and reported).
+ */
 function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
   return async (ctx, next) => {
     let downstream: Promise<void> | undefined;
-    let settled = false;
-    await first(ctx, () => {
-      if (downstream) return Promise.reject(new Error('next() called more than once'));
+    let observed = false;
+    let finished = false;
+    let misuse: Error | undefined;
+    const callNext = (): Promise<void> => {
+      if (finished) return refused('next() called after the middleware finished');
+      if (downstream) {
+        misuse ??= new Error('next() called more than once');
+        return refused('next() called more than once');
+      }
       downstream = (async () => {
         await andThen(ctx, next);
       })();
-      downstream.then(
-        () => {
-          settled = true;
-        },
-        () => {
-          settled = true;
-        },
-      );
-      return downstream;
-    });
-    // A middleware that returned without awaiting next(): what it started still belongs to this update (the
-    // handler is not done, and its failure is the handler's). One that awaited it saw it settle, and dealt with
-    // its failure, or passed it on.
-    if (downstream && !settled) await downstream;
+      downstream.catch(() => {}); // its failure is decided below, not left unhandled
+      const exposed = downstream.then(() => undefined);
+      exposed.catch(() => {});
+      const then = exposed.then.bind(exposed);
+      // An await or a .catch on what next() returned means the middleware took charge of its failure.
+      // biome-ignore lint/suspicious/noThenProperty: it is a promise; its then also records a rejection handler
+      exposed.then = ((onFulfilled, onRejected) => {
+        if (onRejected) observed = true;
+        return then(onFulfilled, onRejected);
+      }) as typeof exposed.then;
+      return exposed;
+    };
+    try {
+      await first(ctx, callNext);
+    } finally {
+      finished = true;
+      // Returned (or threw) without waiting for what it started: the update is not over until that is.
+      if (downstream) await downstream.catch(() => {});
+    }
+    if (misuse) throw misuse;
+    if (downstream && !observed) await downstream;
   };
 }
 
@@ -179,7 +208,8 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
     const inner = flatten(composer);
     this.use(async (ctx, next) => {
       let nextCalled = false;
-      const later = () => {
+      const later = (): Promise<void> => {
+        if (nextCalled) return refused('next() called more than once');
         nextCalled = true;
         return Promise.resolve();
       };

@@ -149,6 +149,7 @@ export class Context<S = Record<string, unknown>> {
    * error handler gets once this one was revoked.
    */
   successor(): Context<S> {
+    this.check('successor'); // an abandoned handler cannot make itself a context that acts
     const next = new Context<S>(this.kind, this.item, this.contact, this.session, this.log, this.actions);
     next.match = this.match;
     next.replies = this.replies;

@@ -74,6 +74,17 @@ interface Entry {
   followers?: ChatItem[];
 }
 
+/**
+ * The chat ending for the customer (their participant.left, chat.ended): delivered to the bot even after the end
+ * or its own handoff, for its bookkeeping, and never dropped for a full queue.
+ */
+function isChatEnding(item: ChatItem): boolean {
+  return (
+    item.ContentType === ContentType.chatEnded ||
+    (item.ContentType === ContentType.participantLeft && item.ParticipantRole === 'CUSTOMER')
+  );
+}
+
 /** Maps an item to the update kind bots see. */
 export function kindOf(item: ChatItem): UpdateKind {
   if (item.Type === 'MESSAGE') return 'message';
@@ -199,7 +210,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     }
     if (this.processed.has(item.Id)) return;
     this.options.onReceived(this, item);
-    this.enqueue({ kind: kindOf(item), item }, false);
+    // The chat's own end is never dropped for a full queue: the bot is owed it (see runEntry).
+    this.enqueue({ kind: kindOf(item), item }, isChatEnding(item));
   }
 
   private onEnded(reason: EndReason): void {
@@ -266,8 +278,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     if (entry.item && this.processed.has(entry.item.Id)) return;
     // The chat's own end (the customer left, chat.ended) is still the bot's to see, for its bookkeeping: its
     // actions fail with coded errors. Anything else after the end or the bot's own outcome is skipped.
-    const closing = entry.kind === 'chat.ended' || entry.kind === 'participant.left';
-    if (entry.item && (this.session.ended || this.outcome) && !closing) {
+    if (entry.item && (this.session.ended || this.outcome) && !isChatEnding(entry.item)) {
       this.processed.add(entry.item.Id);
       this.stats.skipped++;
       return;
@@ -298,9 +309,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         `handler for ${entry.kind}${entry.item ? ` ${entry.item.Id}` : ''} did not finish within ${this.options.handlerTimeoutMs} ms`,
       );
       // The abandoned handler may still wake up; it must not reply out of order. The error handler gets a
-      // context of its own, which may still apologise (its replies follow the handler's, with their own tokens).
+      // context of its own, which may still apologise (its replies follow the handler's, with their own tokens),
+      // in the queue's turn: the next update waits for it, up to another handler timeout.
+      const successor = ctx.successor();
       ctx.revoke(error);
-      this.fail(ctx.successor(), error);
+      await this.failInTurn(successor, error);
     }
     this.options.onHandled(this, entry.kind, performance.now() - started, result === 'timeout');
   }
@@ -318,6 +331,20 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     const botError = new BotError(error, ctx);
     void this.bot.report(botError);
     this.options.onHandlerError(this, botError);
+  }
+
+  /** As {@link fail}, but waits for the error handler (at most a handler timeout; then its context is revoked). */
+  private async failInTurn(ctx: Context<S>, error: ConnectBotError): Promise<void> {
+    this.stats.errors++;
+    const botError = new BotError(error, ctx);
+    this.options.onHandlerError(this, botError);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.handlerTimeoutMs);
+    });
+    await Promise.race([this.bot.report(botError), limit]);
+    clearTimeout(timer);
+    ctx.revoke(error);
   }
 
   // ---- ChatActions ----------------------------------------------------------------------------------

@@ -45,15 +45,43 @@ function refused(message: string): Promise<void> {
 }
 
 /**
+ * What `next()` returns: the downstream's outcome, and whether the middleware took charge of its failure (an
+ * `await`, a `return`, a `.catch`: anything that passes a rejection handler to `then`). Not a native promise on
+ * purpose: V8 awaits a native promise without calling its `then`, so an `await` could not be seen.
+ */
+class Downstream implements PromiseLike<undefined> {
+  observed = false;
+  readonly [Symbol.toStringTag] = 'Promise';
+
+  constructor(readonly promise: Promise<undefined>) {}
+
+  // biome-ignore lint/suspicious/noThenProperty: it is a thenable on purpose (see above)
+  then<A = undefined, B = never>(
+    onFulfilled?: ((value: undefined) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    if (onRejected) this.observed = true;
+    return this.promise.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<undefined | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<undefined> {
+    this.observed = true; // the rejection goes on to whoever holds the returned promise
+    return this.promise.finally(onFinally);
+  }
+}
+
+/**
  * `first`, whose `next()` runs `andThen`. What `andThen` started belongs to this update even if `first` did not
- * await it: `first` is done only once it has settled, and its failure is `first`'s, unless `first` attached a
- * handler to the promise `next()` gave it (an `await`, a `.catch`). `next()` twice, or after `first` is done, is
- * refused (and reported).
+ * await it: `first` is done only once it has settled, and its failure is `first`'s, unless `first` awaited it,
+ * returned it or attached a `.catch` to it. `next()` twice, or after `first` is done, is refused (and reported).
  */
 function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
   return async (ctx, next) => {
-    let downstream: Promise<void> | undefined;
-    let observed = false;
+    let downstream: Downstream | undefined;
     let finished = false;
     let misuse: Error | undefined;
     const callNext = (): Promise<void> => {
@@ -62,30 +90,23 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
         misuse ??= new Error('next() called more than once');
         return refused('next() called more than once');
       }
-      downstream = (async () => {
+      const running = (async () => {
         await andThen(ctx, next);
+        return undefined;
       })();
-      downstream.catch(() => {}); // its failure is decided below, not left unhandled
-      const exposed = downstream.then(() => undefined);
-      exposed.catch(() => {});
-      const then = exposed.then.bind(exposed);
-      // An await or a .catch on what next() returned means the middleware took charge of its failure.
-      // biome-ignore lint/suspicious/noThenProperty: it is a promise; its then also records a rejection handler
-      exposed.then = ((onFulfilled, onRejected) => {
-        if (onRejected) observed = true;
-        return then(onFulfilled, onRejected);
-      }) as typeof exposed.then;
-      return exposed;
+      running.catch(() => {}); // its failure is decided below, not left unhandled
+      downstream = new Downstream(running);
+      return downstream as unknown as Promise<void>;
     };
     try {
       await first(ctx, callNext);
     } finally {
       finished = true;
       // Returned (or threw) without waiting for what it started: the update is not over until that is.
-      if (downstream) await downstream.catch(() => {});
+      if (downstream) await downstream.promise.catch(() => {});
     }
     if (misuse) throw misuse;
-    if (downstream && !observed) await downstream;
+    if (downstream && !downstream.observed) await downstream.promise;
   };
 }
 

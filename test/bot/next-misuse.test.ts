@@ -135,3 +135,51 @@ it('errorBoundary: a middleware inside it that calls next() twice is refused, as
   await chat.say('hi');
   await chat.expectReply('boundary: next() called more than once');
 });
+
+it('a middleware that awaits next() and catches its failure does not see it re-thrown to bot.catch', async () => {
+  const reported: string[] = [];
+  const bot = defineBot({
+    name: 'awaited-catch',
+    displayName: 'Awaited',
+    setup(bot) {
+      bot.use(async (ctx, next) => {
+        try {
+          await next();
+        } catch (error) {
+          await ctx.reply(`handled: ${(error as Error).message}`);
+        }
+      });
+      bot.on('message', () => {
+        throw new Error('downstream failed');
+      });
+      bot.catch((error) => {
+        reported.push(error.message);
+      });
+    },
+  });
+  const chat = await testChat(bot);
+  await chat.say('hi');
+  await chat.expectReply('handled: downstream failed');
+  await chat.say('again');
+  await chat.expectReply('handled: downstream failed');
+  expect(reported).toEqual([]);
+});
+
+it('a synchronous middleware that calls next() without returning it: the downstream failure reaches bot.catch', async () => {
+  const bot = defineBot({
+    name: 'sync-next',
+    displayName: 'Sync',
+    setup(bot) {
+      bot.use((_ctx, next) => {
+        next();
+      });
+      bot.on('message', () => {
+        throw new Error('downstream failed');
+      });
+      bot.catch((error) => error.ctx.reply(`caught: ${error.message}`));
+    },
+  });
+  const chat = await testChat(bot);
+  await chat.say('hi');
+  await chat.expectReply('caught: downstream failed');
+});

@@ -45,39 +45,47 @@ function refused(message: string): Promise<void> {
 }
 
 /**
- * What `next()` returns: the downstream's outcome, and whether the middleware took charge of its failure (an
- * `await`, a `return`, a `.catch`: anything that passes a rejection handler to `then`). Not a native promise on
- * purpose: V8 awaits a native promise without calling its `then`, so an `await` could not be seen.
+ * What `next()` returns: the downstream's outcome, and whether the middleware took charge of its failure: a
+ * rejection handler anywhere along what it chained on it (an `await` or a `return` of the chain's end, a
+ * `.catch`, a `.then(f, h)`). Not a native promise on purpose: V8 awaits a native promise without calling its
+ * `then`, so an `await` could not be seen. Every link has its own rejection handled here, so a chain the
+ * middleware drops is never an unhandled rejection (which would stop the process); concat reports it instead.
  */
-class Downstream implements PromiseLike<undefined> {
-  observed = false;
+class Downstream<T = undefined> implements PromiseLike<T> {
   readonly [Symbol.toStringTag] = 'Promise';
 
-  constructor(readonly promise: Promise<undefined>) {}
-
-  // biome-ignore lint/suspicious/noThenProperty: it is a thenable on purpose (see above)
-  then<A = undefined, B = never>(
-    onFulfilled?: ((value: undefined) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    if (onRejected) this.observed = true;
-    return this.promise.then(onFulfilled, onRejected);
+  constructor(
+    readonly promise: Promise<T>,
+    /** Shared by every link of the chain. */
+    readonly charge: { taken: boolean } = { taken: false },
+  ) {
+    promise.catch(() => {});
   }
 
-  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<undefined | B> {
+  // biome-ignore lint/suspicious/noThenProperty: it is a thenable on purpose (see above)
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    if (onRejected) this.charge.taken = true;
+    return new Downstream(this.promise.then(onFulfilled, onRejected), this.charge) as unknown as Promise<
+      A | B
+    >;
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
     return this.then(undefined, onRejected);
   }
 
-  finally(onFinally?: (() => void) | null): Promise<undefined> {
-    this.observed = true; // the rejection goes on to whoever holds the returned promise
-    return this.promise.finally(onFinally);
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return new Downstream(this.promise.finally(onFinally), this.charge) as unknown as Promise<T>;
   }
 }
 
 /**
  * `first`, whose `next()` runs `andThen`. What `andThen` started belongs to this update even if `first` did not
- * await it: `first` is done only once it has settled, and its failure is `first`'s, unless `first` awaited it,
- * returned it or attached a `.catch` to it. `next()` twice, or after `first` is done, is refused (and reported).
+ * await it: `first` is done only once it has settled, and its failure is reported here unless `first` took
+ * charge of it (see {@link Downstream}). `next()` twice, or after `first` is done, is refused (and reported).
  */
 function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
   return async (ctx, next) => {
@@ -90,12 +98,12 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
         misuse ??= new Error('next() called more than once');
         return refused('next() called more than once');
       }
-      const running = (async () => {
-        await andThen(ctx, next);
-        return undefined;
-      })();
-      running.catch(() => {}); // its failure is decided below, not left unhandled
-      downstream = new Downstream(running);
+      downstream = new Downstream(
+        (async () => {
+          await andThen(ctx, next);
+          return undefined;
+        })(),
+      );
       return downstream as unknown as Promise<void>;
     };
     try {
@@ -106,7 +114,7 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
       if (downstream) await downstream.promise.catch(() => {});
     }
     if (misuse) throw misuse;
-    if (downstream && !downstream.observed) await downstream.promise;
+    if (downstream && !downstream.charge.taken) await downstream.promise;
   };
 }
 

@@ -244,7 +244,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         ErrorCode.QueueFull,
         `chat queue is full (${this.options.maxQueueDepth} updates waiting); dropped item ${entry.item?.Id}`,
       );
-      this.fail(this.context(entry), error);
+      void this.fail(this.context(entry), error);
       return;
     }
     this.queue.push(entry);
@@ -326,23 +326,23 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return new Context<S>(entry.kind, entry.item, this.contact, this.state, this.log, this);
   }
 
-  private fail(ctx: Context<S>, error: ConnectBotError): void {
+  /** Reports a failure the bot's handler did not throw itself; resolves when the bot's error handler is done. */
+  private fail(ctx: Context<S>, error: ConnectBotError): Promise<void> {
     this.stats.errors++;
     const botError = new BotError(error, ctx);
-    void this.bot.report(botError);
+    const reported = this.bot.report(botError);
     this.options.onHandlerError(this, botError);
+    return reported;
   }
 
   /** As {@link fail}, but waits for the error handler (at most a handler timeout; then its context is revoked). */
   private async failInTurn(ctx: Context<S>, error: ConnectBotError): Promise<void> {
-    this.stats.errors++;
-    const botError = new BotError(error, ctx);
-    this.options.onHandlerError(this, botError);
+    const reported = this.fail(ctx, error);
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.handlerTimeoutMs);
     });
-    await Promise.race([this.bot.report(botError), limit]);
+    await Promise.race([reported, limit]);
     clearTimeout(timer);
     ctx.revoke(error);
   }

@@ -63,6 +63,8 @@ export interface HostedChatOptions {
   onHandlerError: (chat: HeldChat, error: ConnectBotError) => void;
   /** Called for every item from another participant (before queueing). */
   onReceived: (chat: HeldChat, item: ChatItem) => void;
+  /** Called once per reply the bot sent or tried to send: `ok`, or the code it failed with. */
+  onReplied: (chat: HeldChat, result: string) => void;
   /** Called after each handler run. */
   onHandled: (chat: HeldChat, kind: UpdateKind, durationMs: number, timedOut: boolean) => void;
 }
@@ -356,8 +358,15 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     replyIndex: number,
   ): Promise<{ id: string }> {
     const clientToken = replyClientToken(this.contactId, itemId, replyIndex);
-    const sent = await this.session.sendMessage(text, { contentType, clientToken });
+    let sent: { id: string };
+    try {
+      sent = await this.session.sendMessage(text, { contentType, clientToken });
+    } catch (error) {
+      this.options.onReplied(this, error instanceof ConnectBotError ? error.code : 'INTERNAL_ERROR');
+      throw error;
+    }
     this.stats.repliesSent++;
+    this.options.onReplied(this, 'ok');
     return { id: sent.id };
   }
 

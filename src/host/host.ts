@@ -67,6 +67,8 @@ export interface BotHostEvents {
   resumeFailed: [request: JoinRequest, error: ConnectBotError, durationMs: number];
   chatEnded: [chat: HeldChat, reason: EndReason];
   handled: [chat: HeldChat, kind: string, durationMs: number, timedOut: boolean];
+  /** A bot reply sent (`ok`) or given up on (its error code), once per reply whatever the retries. */
+  replied: [chat: HeldChat, result: string];
   received: [chat: HeldChat, item: ChatItem];
   handlerError: [chat: HeldChat, error: ConnectBotError];
   draining: [];
@@ -145,6 +147,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       onIdle: (chat) => this.onIdle(chat),
       onHandlerError: (chat, error) => this.emit('handlerError', chat, error),
       onHandled: (chat, kind, ms, timedOut) => this.emit('handled', chat, kind, ms, timedOut),
+      onReplied: (chat, result) => this.emit('replied', chat, result),
       onReceived: (chat, item) => this.emit('received', chat, item),
     };
   }
@@ -165,7 +168,12 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /** True when joins would be refused for capacity. */
   get atCapacity(): boolean {
-    return this.chats.size + this.joins.size >= this.options.maxChats;
+    return this.freeSlots === 0;
+  }
+
+  /** Chats the host can still take: its capacity less the chats held and the joins and resumes under way. */
+  get freeSlots(): number {
+    return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size);
   }
 
   /** The bot a request gets: `bot`, then `attributes.bot`, then the default. */

@@ -7,7 +7,7 @@ import type { Logger } from '../observability/log-types.js';
 import { HostMetrics } from '../observability/metrics.js';
 import { ChatClient } from '../session/client.js';
 import { tuneV8ForHeldChats } from '../session/tuning.js';
-import { BotHost, type KeptChat } from './host.js';
+import { BotHost, type KeptChat, type StopResult } from './host.js';
 import { JoinServer } from './join-server.js';
 import { checkKeptFileWritable, readKeptFile, writeKeptFile } from './kept-file.js';
 import { loadBots, type PreparedBot } from './registry.js';
@@ -168,7 +168,18 @@ export async function startHost(
 
   async function stopAll(): Promise<void> {
     const closing = server.close();
-    const result = await host.stop();
+    try {
+      await keepChats(await host.stop());
+    } finally {
+      // Even when the kept chats could not be written: the endpoints and the limiter's timers do not outlive it.
+      limiter?.close();
+      await closing;
+      await health?.close();
+    }
+  }
+
+  /** Writes the chats kept at a `keep` shutdown (and those never taken over) to `shutdown.keepFile`. */
+  async function keepChats(result: StopResult): Promise<void> {
     // Once the host has stopped, a take-over still under way can no longer succeed (BotHost.resume): its chat
     // is written back now, not after the service answers.
     // (One taken over just before the stop may not have settled yet: it is kept as a held chat.)
@@ -181,9 +192,6 @@ export async function startHost(
         { event: 'kept-chats-dropped', chats: notTaken.length },
         'kept chats this host never took over are not kept again (shutdown.onShutdown is not keep)',
       );
-    limiter?.close();
-    await closing;
-    await health?.close();
   }
 }
 

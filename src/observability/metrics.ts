@@ -42,7 +42,7 @@ export class HostMetrics {
       help: 'Chats the host can still accept',
       registers,
       collect() {
-        this.set(host.isAccepting ? host.capacity - host.chats.size : 0);
+        this.set(host.isAccepting ? host.freeSlots : 0);
       },
     });
     new Gauge({
@@ -115,7 +115,7 @@ export class HostMetrics {
     });
     this.sent = new Counter({
       name: 'bothost_messages_sent_total',
-      help: 'SendMessage calls, by result',
+      help: 'Bot replies, once each: ok, or the error code they failed with after any retries',
       labelNames: ['result'],
       registers,
     });
@@ -179,6 +179,7 @@ export class HostMetrics {
       handlerDuration.observe({ bot: chat.botName }, ms / 1000);
       if (timedOut) this.handlerTimeouts.inc({ bot: chat.botName });
     });
+    host.on('replied', (_chat, result) => this.sent.inc({ result }));
     host.on('handlerError', (chat, error) => this.handlerErrors.inc({ bot: chat.botName, code: error.code }));
     client.on('lifecycle', (_session, event, reason) => {
       if (event === 'reconnect') this.reconnects.inc({ reason: reason ?? 'unknown' });
@@ -189,7 +190,6 @@ export class HostMetrics {
       this.apiCalls.inc({ operation: call.operation, outcome: call.outcome });
       apiDuration.observe({ operation: call.operation }, call.durationMs / 1000);
       if (call.outcome === 'throttled') this.throttles.inc({ operation: call.operation });
-      if (call.operation === 'SendMessage') this.sent.inc({ result: call.outcome });
     });
     limiter?.on('wait', (bucket, ms) => quotaWait.observe({ bucket }, ms / 1000));
   }

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectBotError, ErrorCode } from '../../src/errors.js';
+import type { ChatSession } from '../../src/session/session.js';
+import { botMessages, chatWithBot, waitForBotMessages } from '../support/host-harness.js';
+import { runningHost } from '../support/running-host.js';
+import { nextEvent } from '../support/wait.js';
+
+async function scrape(metricsUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+function sum(m: Map<string, number>, prefix: string): number {
+  let total = 0;
+  for (const [key, value] of m) if (key.startsWith(prefix)) total += value;
+  return total;
+}
+
+describe('observability audit', () => {
+  it('bothost_capacity_slots agrees with /readyz while a join is in flight (maxChats 1)', async () => {
+    const { emulator, running } = await runningHost({ config: { host: { maxChats: 1 } } });
+    // Hold the one join in flight: the client's join never settles until we say so.
+    let fail!: (error: Error) => void;
+    const held = new Promise<ChatSession>((_, reject) => {
+      fail = reject;
+    });
+    const realJoin = running.client.join.bind(running.client);
+    running.client.join = () => held;
+    const joining = running.host.join({
+      instanceId: emulator.instanceId,
+      contactId: 'c-in-flight',
+      bot: 'echo',
+    });
+    joining.catch(() => {});
+    expect(running.host.atCapacity).toBe(true);
+    const readyz = await fetch(`${running.metricsUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+    expect(readyz.status).toBe(503);
+    expect(await readyz.text()).toBe('at capacity\n');
+    // A second join is refused for capacity ...
+    await expect(
+      running.host.join({ instanceId: emulator.instanceId, contactId: 'c-other', bot: 'echo' }),
+    ).rejects.toMatchObject({ code: ErrorCode.NotAccepting });
+    // ... yet the gauge says the host can still accept one chat.
+    const m = await scrape(running.metricsUrl!);
+    try {
+      expect(m.get('bothost_capacity_slots')).toBe(0);
+    } finally {
+      fail(new ConnectBotError(ErrorCode.Network, 'released by the test'));
+      await joining.catch(() => {});
+      running.client.join = realJoin;
+    }
+  });
+
+  it('bothost_messages_sent_total counts messages, not attempts (a 429 then ok is one message)', async () => {
+    const { emulator, running } = await runningHost({ config: { quotas: { throttlePauseMs: 100 } } });
+    const chat = await chatWithBot({ emulator }, { bot: 'echo' });
+    await waitForBotMessages(emulator, chat.contactId, 1);
+    emulator.faults.failNext('SendMessage', { count: 1, status: 429 });
+    emulator.say(chat.contactId, 'hello');
+    await waitForBotMessages(emulator, chat.contactId, 2);
+    const m = await scrape(running.metricsUrl!);
+    // Two messages sent by the bot (greeting, echo); every SendMessage attempt is already in
+    // bothost_connect_api_requests_total{operation="SendMessage"}.
+    expect(botMessages(emulator, chat.contactId)).toHaveLength(2);
+    expect(m.get('bothost_connect_api_requests_total{operation="SendMessage",outcome="throttled"}')).toBe(1);
+    expect(sum(m, 'bothost_messages_sent_total{')).toBe(2);
+  });
+
+  it("the session's own lines (reconnect) carry contactId and participantId, as the README says", async () => {
+    const { emulator, running, logs } = await runningHost();
+    const chat = await chatWithBot({ emulator }, { bot: 'echo' });
+    await waitForBotMessages(emulator, chat.contactId, 1);
+    const session = running.host.chats.get(chat.contactId)!.session;
+    emulator.faults.dropSockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, 'clean');
+    await nextEvent(session, 'state', (state) => state === 'open');
+    const reconnect = logs.events().find((line) => line.event === 'reconnect');
+    expect(reconnect).toMatchObject({ contactId: chat.contactId, participantId: session.participantId });
+  });
+});

@@ -2,19 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConnectBotError, ErrorCode } from '../../src/errors.js';
 import type { ChatSession } from '../../src/session/session.js';
 import { botMessages, chatWithBot, waitForBotMessages } from '../support/host-harness.js';
-import { runningHost } from '../support/running-host.js';
+import { runningHost, scrape } from '../support/running-host.js';
 import { nextEvent } from '../support/wait.js';
-
-async function scrape(metricsUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
 
 function sum(m: Map<string, number>, prefix: string): number {
   let total = 0;

@@ -2,20 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { prepareBot } from '../../src/host/registry.js';
 import { defineBot } from '../../src/index.js';
 import { chatWithBot, waitForBotMessages } from '../support/host-harness.js';
-import { runningHost } from '../support/running-host.js';
+import { runningHost, scrape } from '../support/running-host.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
-
-/** Parses the Prometheus text format into `name{labels}` → value. */
-async function scrape(metricsUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
 
 describe('metrics and health', () => {
   it('move through a join, a reconnect, a throttle and a handoff; no contactId labels', async () => {

@@ -52,7 +52,9 @@ function refused(message: string): Promise<void> {
  * middleware drops is never an unhandled rejection (which would stop the process); concat reports it instead.
  */
 class Downstream<T = undefined> implements PromiseLike<T> {
-  readonly [Symbol.toStringTag] = 'Promise';
+  get [Symbol.toStringTag](): string {
+    return 'Promise';
+  }
 
   constructor(
     readonly promise: Promise<T>,

@@ -56,6 +56,8 @@ export interface HostedChatOptions {
   maxQueueDepth: number;
   /** The host-wide cap on handlers running at once. */
   slots: Semaphore;
+  /** Handlers whose promise has not settled, host-wide: those abandoned after a timeout too. */
+  handlers: { running: number };
   logger: Logger;
   /** Called when the queue has run dry (drain waits on it). */
   onIdle: (chat: HeldChat) => void;
@@ -292,7 +294,9 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.handlerTimeoutMs);
     });
+    this.options.handlers.running++;
     const handled = this.bot.handle(ctx).then((error) => {
+      this.options.handlers.running--;
       if (error && !timedOutAlready) {
         this.stats.errors++;
         this.options.onHandlerError(this, error);

@@ -103,6 +103,8 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   readonly chats = new Map<string, HeldChat>();
   readonly bots: ReadonlyMap<string, PreparedBot>;
   readonly slots: Semaphore;
+  /** Handlers whose promise has not settled: those running in a slot, and those abandoned after a timeout. */
+  private readonly handlers = { running: 0 };
   /** Joins and resumes under way, by contactId. */
   private readonly joins = new Map<string, { kind: Admission; result: Promise<JoinResult> }>();
   private readonly idleWaiters = new Set<() => void>();
@@ -143,6 +145,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       handlerTimeoutMs: this.options.handlerTimeoutMs,
       maxQueueDepth: this.options.maxQueueDepth,
       slots: this.slots,
+      handlers: this.handlers,
       logger: this.log,
       onIdle: (chat) => this.onIdle(chat),
       onHandlerError: (chat, error) => this.emit('handlerError', chat, error),
@@ -150,6 +153,11 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       onReplied: (chat, result) => this.emit('replied', chat, result),
       onReceived: (chat, item) => this.emit('received', chat, item),
     };
+  }
+
+  /** Handlers running now, counting those abandoned after a timeout until they return. */
+  get handlersRunning(): number {
+    return this.handlers.running;
   }
 
   get client(): ChatClient {

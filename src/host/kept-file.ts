@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConnectBotError, ErrorCode } from '../errors.js';
@@ -44,15 +44,36 @@ export async function checkKeptFileWritable(path: string): Promise<void> {
 
 /**
  * Writes the chats kept at shutdown to `path`, mode 0600 (the snapshots carry participant tokens). The file is
- * written beside it and renamed into place, so a reader never sees half of it.
+ * written beside it, flushed to disk and renamed into place, and the folder is flushed too: a reader never sees
+ * half of it, and a machine that loses power right after the shutdown still has it.
  */
 export async function writeKeptFile(path: string, kept: KeptChat[]): Promise<void> {
   const partial = `${path}.${randomUUID()}.partial`;
   try {
-    await writeFile(partial, JSON.stringify(kept), { mode: 0o600 });
+    const file = await open(partial, 'wx', 0o600);
+    try {
+      await file.writeFile(JSON.stringify(kept));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(partial, path);
   } finally {
     await rm(partial, { force: true });
+  }
+  await syncFolder(dirname(resolve(path)));
+}
+
+/** Flushes a folder's entries (the rename). Where a folder cannot be opened for that (Windows), the rename stands. */
+async function syncFolder(dir: string): Promise<void> {
+  let folder: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    folder = await open(dir, 'r');
+    await folder.sync();
+  } catch {
+    // Best effort: the file is already in place.
+  } finally {
+    await folder?.close();
   }
 }
 

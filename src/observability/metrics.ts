@@ -67,10 +67,10 @@ export class HostMetrics {
     });
     new Gauge({
       name: 'bothost_handlers_running',
-      help: 'Handlers running now',
+      help: 'Handlers running now, counting those abandoned after a timeout until they return',
       registers,
       collect() {
-        this.set(host.slots.inUse);
+        this.set(host.handlersRunning);
       },
     });
     this.joins = new Counter({

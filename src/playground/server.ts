@@ -130,7 +130,7 @@ export class PlaygroundServer {
       chatsHeld: [...this.chats.values()].filter((chat) => !chat.session.ended).length,
       throttles: this.throttles,
       quotaWaitMs: Object.fromEntries([...waited].map(([bucket, ms]) => [bucket, Math.round(ms)])),
-      handlersRunning: this.stack.running.host.slots.inUse,
+      handlersRunning: this.stack.running.host.handlersRunning,
       chats: [...this.chats.values()].reverse().map((chat) => ({
         contactId: chat.contactId,
         participantId: chat.session.participantId,

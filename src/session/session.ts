@@ -1137,7 +1137,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   // ---- Recovery -------------------------------------------------------------------------------------
 
-  /** The delay before retry `attempt` (from 0): exponential, capped, with jitter within the cap's half. */
+  /**
+   * The delay before retry `attempt` (from 0): exponential from `reconnectMinDelayMs`, capped at
+   * `reconnectMaxDelayMs`, then jittered down by up to half, so retries at the cap are spread too.
+   */
   private backoff(attempt: number): number {
     const { reconnectMinDelayMs, reconnectMaxDelayMs } = this.ctx.timings;
     return Math.min(reconnectMaxDelayMs, reconnectMinDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -1171,20 +1174,22 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // reconnect at once: each recovery's retries start afresh, so without this the backoff would never grow.
     this.flaps = performance.now() - this.openedAt < timings.heartbeatIntervalMs ? this.flaps + 1 : 0;
     // One short-lived socket is bad luck: the recovery starts at once. From the second in a row, it waits.
-    let wait = this.flaps > 1 ? this.backoff(this.flaps - 2) : 0;
-    const attempt = async () => {
-      if (wait > 0) {
-        await sleep(wait, undefined, { signal: controller.signal, ref: false });
-        wait = 0;
-      }
+    // The waits are the session's own, jittered within the cap: p-retry jitters before it caps, so after an
+    // outage every chat of a host would retry on the same 30 s beat.
+    const attempt = async (attemptNumber: number) => {
+      const wait =
+        attemptNumber > 1
+          ? this.backoff(attemptNumber - 1)
+          : this.flaps > 1
+            ? this.backoff(this.flaps - 2)
+            : 0;
+      if (wait > 0) await sleep(wait, undefined, { signal: controller.signal, ref: false });
       return this.connect();
     };
     pRetry(attempt, {
       retries: Number.POSITIVE_INFINITY,
-      minTimeout: timings.reconnectMinDelayMs,
-      maxTimeout: timings.reconnectMaxDelayMs,
-      factor: 2,
-      randomize: true,
+      minTimeout: 0,
+      maxTimeout: 0,
       unref: true,
       signal: controller.signal,
       shouldRetry: ({ error }) => !this.ended && isRetryable(error),

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectBotError, ErrorCode } from '../../src/errors.js';
+import { prepareBot } from '../../src/host/registry.js';
+import { defineBot } from '../../src/index.js';
 import type { ChatSession } from '../../src/session/session.js';
+import { deferred } from '../support/deferred.js';
 import { botMessages, chatWithBot, waitForBotMessages } from '../support/host-harness.js';
 import { runningHost, scrape } from '../support/running-host.js';
-import { nextEvent } from '../support/wait.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
 
 function sum(m: Map<string, number>, prefix: string): number {
   let total = 0;
@@ -70,5 +73,34 @@ describe('observability audit', () => {
     await nextEvent(session, 'state', (state) => state === 'open');
     const reconnect = logs.events().find((line) => line.event === 'reconnect');
     expect(reconnect).toMatchObject({ contactId: chat.contactId, participantId: session.participantId });
+  });
+
+  it('bothost_handlers_running counts a handler abandoned after its timeout until it returns', async () => {
+    const { emulator, running } = await runningHost({
+      config: { handlers: { timeoutMs: 200 }, bots: { default: 'echo' } },
+    });
+    const release = deferred<void>();
+    const stuck = prepareBot(
+      defineBot({
+        name: 'echo',
+        displayName: 'Stuck',
+        setup(bot) {
+          bot.hears('stuck', () => release.promise);
+        },
+      }),
+    );
+    (running.host.bots as Map<string, typeof stuck>).set('echo', stuck);
+    const chat = await chatWithBot({ emulator }, { bot: 'echo' });
+    emulator.say(chat.contactId, 'stuck');
+    await waitUntil(async () => {
+      const m = await scrape(running.metricsUrl!);
+      return m.get('bothost_handler_timeouts_total{bot="echo"}') === 1;
+    }, 'the handler timeout');
+    // The slot is free (the queue moved on), yet the handler is still running.
+    expect(running.host.slots.inUse).toBe(0);
+    expect((await scrape(running.metricsUrl!)).get('bothost_handlers_running')).toBe(1);
+    release.resolve(undefined);
+    await waitUntil(() => running.host.handlersRunning === 0, 'the abandoned handler to return');
+    expect((await scrape(running.metricsUrl!)).get('bothost_handlers_running')).toBe(0);
   });
 });

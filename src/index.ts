@@ -44,7 +44,13 @@ export {
   type ChatClientOptions,
   type JoinOptions,
 } from './session/client.js';
-export { type ChatItem, ContentType, isTranscriptItem, type MessageContentType } from './session/items.js';
+export {
+  type ChatItem,
+  ContentType,
+  isMessageContentType,
+  isTranscriptItem,
+  type MessageContentType,
+} from './session/items.js';
 export type { LatestEntry, TranscriptPosition } from './session/latest-items.js';
 export {
   ChatSession,

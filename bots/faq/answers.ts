@@ -7,15 +7,20 @@ export const MENU = [
   'Type a number or a keyword. Type **agent** to talk to a person.',
 ].join('\n');
 
-export const ANSWERS: Array<{ topic: string; trigger: RegExp; text: string }> = [
+/** A menu number typed on its own ("2", "2."): a digit inside a sentence ("I was charged 3 times") is not a choice. */
+export function choice(n: number): RegExp {
+  return new RegExp(`^\\s*${n}\\.?\\s*$`);
+}
+
+export const ANSWERS: Array<{ topic: string; trigger: RegExp[]; text: string }> = [
   {
     topic: 'hours',
-    trigger: /\b(hours|open|opening|closed?|1)\b/i,
+    trigger: [/\b(hours|open|opening|closed?)\b/i, choice(1)],
     text: 'We are open **9:00 to 17:00, Monday to Friday**. Chat is staffed in the same hours.',
   },
   {
     topic: 'shipping',
-    trigger: /\b(shipping|delivery|deliver|ship|2)\b/i,
+    trigger: [/\b(shipping|delivery|deliver|ship)\b/i, choice(2)],
     text: 'Standard shipping takes **3-5 business days**; express takes 1-2. Orders over $50 ship free.',
   },
 ];

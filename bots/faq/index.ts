@@ -1,5 +1,5 @@
 import { defineBot } from 'connect-bot';
-import { ANSWERS, lookUpOrder, MENU } from './answers.js';
+import { ANSWERS, choice, lookUpOrder, MENU } from './answers.js';
 
 interface FaqState {
   /** Set while the bot waits for an order number (the returns flow spans several turns). */
@@ -24,7 +24,11 @@ export default defineBot<FaqState>({
       await ctx.handoff({ intent: 'agent', topics: ctx.session.topics.join(',') || 'none' });
     });
 
-    bot.hears(/^(menu|help|\?)$/i, (ctx) => ctx.reply(MENU, { contentType: 'text/markdown' }));
+    // Also the way out of the returns flow, as its prompt says.
+    bot.hears(/^\s*(menu|help|\?)\s*$/i, (ctx) => {
+      ctx.session.awaitingOrderNumber = false;
+      return ctx.reply(MENU, { contentType: 'text/markdown' });
+    });
 
     // Second turn of the returns flow: the previous message asked for an order number.
     bot.filter(
@@ -35,7 +39,6 @@ export default defineBot<FaqState>({
           await ctx.reply(
             'That does not look like an order number (5 to 10 digits). Please try again, or type "menu".',
           );
-          if (/^menu$/i.test(ctx.text ?? '')) ctx.session.awaitingOrderNumber = false;
           return;
         }
         ctx.session.awaitingOrderNumber = false;
@@ -45,15 +48,15 @@ export default defineBot<FaqState>({
       },
     );
 
-    bot.hears(/\b(return|refund|3)\b/i, async (ctx) => {
-      ctx.session.topics.push('returns');
+    bot.hears([/\b(returns?|refunds?)\b/i, choice(3)], async (ctx) => {
+      remember(ctx.session.topics, 'returns');
       ctx.session.awaitingOrderNumber = true;
       await ctx.reply('I can help with a return. What is your order number?');
     });
 
     for (const answer of ANSWERS) {
       bot.hears(answer.trigger, async (ctx) => {
-        ctx.session.topics.push(answer.topic);
+        remember(ctx.session.topics, answer.topic);
         await ctx.reply(answer.text, { contentType: 'text/markdown' });
       });
     }
@@ -69,3 +72,8 @@ export default defineBot<FaqState>({
     );
   },
 });
+
+/** Notes a topic once, in the order first asked. */
+function remember(topics: string[], topic: string): void {
+  if (!topics.includes(topic)) topics.push(topic);
+}

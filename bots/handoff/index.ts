@@ -39,16 +39,25 @@ export default defineBot<IntakeState>({
       switch (ctx.session.step) {
         case 'name': {
           if (!text) return ctx.reply('Sorry, what is your name?');
-          ctx.session.customerName = text.slice(0, 100);
+          ctx.session.customerName = [...text].slice(0, 100).join(''); // whole characters, not UTF-16 units
           ctx.session.step = 'reason';
           await ctx.reply(`Thanks, ${ctx.session.customerName}. What can we help you with today?`);
           return;
         }
         case 'reason': {
           const { intent, targetQueue } = route(text);
-          ctx.session.step = 'done';
           await ctx.reply(`Got it. Connecting you to our ${targetQueue} team now.`);
-          await ctx.handoff({ customerName: ctx.session.customerName ?? '', intent, targetQueue });
+          try {
+            await ctx.handoff({ customerName: ctx.session.customerName ?? '', intent, targetQueue });
+          } catch (error) {
+            // Still in the chat: say so, and take the next message as the reason again. (If the chat is over,
+            // this reply fails too; the handoff's error is the one worth reporting.)
+            await ctx
+              .reply('Sorry, I could not connect you just now. What can we help you with?')
+              .catch(() => {});
+            throw error;
+          }
+          ctx.session.step = 'done';
           return;
         }
         default:

@@ -25,6 +25,11 @@ export const MESSAGE_CONTENT_TYPES = {
 
 export type MessageContentType = keyof typeof MESSAGE_CONTENT_TYPES;
 
+/** True for the content types a bot may send (`ctx.reply`'s `contentType`). */
+export function isMessageContentType(type: string | undefined): type is MessageContentType {
+  return type !== undefined && Object.hasOwn(MESSAGE_CONTENT_TYPES, type);
+}
+
 /** True for items that GetTranscript returns: typing and receipts are pushed but never kept. */
 export function isTranscriptItem(item: ChatItem): boolean {
   return item.Type !== 'MESSAGEMETADATA' && item.ContentType !== ContentType.typing;

@@ -68,6 +68,9 @@ export class TestChat {
   /** Errors the bot's handlers raised (also passed to the bot's own `catch`). */
   readonly errors: ConnectBotError[] = [];
   private consumed = 0;
+  /** Errors consumed by expectError. */
+  private errorsUsed = 0;
+  private readonly errorListeners = new Set<() => void>();
   private closed = false;
 
   /** @internal Use {@link testChat}. */
@@ -78,7 +81,10 @@ export class TestChat {
     private readonly teardown: () => Promise<void>,
     private readonly timeoutMs: number,
   ) {
-    host.on('handlerError', (_chat, error) => this.errors.push(error));
+    host.on('handlerError', (_chat, error) => {
+      this.errors.push(error);
+      for (const listener of [...this.errorListeners]) listener();
+    });
   }
 
   /** Every message the bot has sent so far. */
@@ -96,9 +102,9 @@ export class TestChat {
     return this.emulator.contact(this.contactId).attributes;
   }
 
-  /** Sends a message as the customer. */
-  async say(text: string): Promise<void> {
-    this.emulator.say(this.contactId, text);
+  /** Sends a message as the customer: `text/plain` unless `contentType` says otherwise (`application/json`...). */
+  async say(text: string, options: { contentType?: string } = {}): Promise<void> {
+    this.emulator.say(this.contactId, text, options);
   }
 
   /**
@@ -193,6 +199,27 @@ export class TestChat {
     return actual;
   }
 
+  /**
+   * Waits for the next handler error after those already expected (what `bot.catch` got, and the host counts)
+   * and checks its code (`CB_HANDLER_FAILED`, `CB_HANDLER_TIMEOUT`, `CB_QUEUE_FULL`...). Returns it.
+   */
+  async expectError(code?: string, options: { timeoutMs?: number } = {}): Promise<ConnectBotError> {
+    const index = this.errorsUsed;
+    const error = await this.waitFor(
+      () => this.errors[index],
+      options.timeoutMs,
+      () =>
+        `Expected a handler error${code ? ` ${code}` : ''}, but there was none within ${options.timeoutMs ?? this.timeoutMs} ms`,
+    );
+    this.errorsUsed = index + 1;
+    if (code !== undefined && error.code !== code) {
+      throw new ExpectationError(
+        `Expected a handler error ${code}, but it was ${error.code}: ${error.message}`,
+      );
+    }
+    return error;
+  }
+
   /** Waits until the chat has ended (e.g. the bot called `ctx.end()`). */
   async expectEnded(options: { timeoutMs?: number } = {}): Promise<void> {
     await this.waitFor(
@@ -266,10 +293,12 @@ export class TestChat {
         state.off('item', onChange);
         state.off('outcome', onChange);
         state.off('contactEnded', onChange);
+        this.errorListeners.delete(onChange);
       };
       state.on('item', onChange);
       state.on('outcome', onChange);
       state.on('contactEnded', onChange);
+      this.errorListeners.add(onChange);
     });
   }
 }

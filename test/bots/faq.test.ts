@@ -42,4 +42,36 @@ describe('faq bot', () => {
     const attributes = await chat.expectHandoff({ intent: 'agent', topics: 'shipping' });
     expect(attributes.bot).toBe('faq');
   });
+
+  it('"menu" leaves the returns flow, as its prompt says', async () => {
+    const chat = await testChat(faq);
+    await chat.expectReply();
+    await chat.say('I want to return something');
+    await chat.expectReply(/order number/);
+    await chat.say('menu');
+    await chat.expectReply(/Returns and refunds/);
+    await chat.say('shipping');
+    await chat.expectReply(/business days/);
+  });
+
+  it('takes a menu number typed on its own, not a digit inside a sentence', async () => {
+    const chat = await testChat(faq);
+    await chat.expectReply();
+    await chat.say('I was charged 3 times');
+    await chat.expectReply(/did not get that/);
+    await chat.say(' 3. ');
+    await chat.expectReply(/order number/);
+  });
+
+  it('hands off each topic once, in the order asked', async () => {
+    const chat = await testChat(faq);
+    await chat.expectReply();
+    for (const text of ['shipping', 'opening hours', 'delivery?']) {
+      await chat.say(text);
+      await chat.expectReply();
+    }
+    await chat.say('agent');
+    await chat.expectReply(/Connecting you/);
+    await chat.expectHandoff({ topics: 'shipping,hours' });
+  });
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import handoff from '../../bots/handoff/index.js';
 import { closeAllTestChats, testChat } from '../../src/testing/index.js';
 
@@ -21,4 +21,22 @@ describe('handoff bot', () => {
       await chat.expectHandoff({ customerName: 'Ada', intent, targetQueue, lang: 'en' });
     });
   }
+
+  it('stays and answers after a handoff that failed, then hands off on the next try', async () => {
+    const chat = await testChat(handoff, { timeoutMs: 8000 });
+    await chat.expectReply(/what is your name/);
+    await chat.say('Ada');
+    await chat.expectReply(/Thanks, Ada/);
+    // Every attempt of the caller's retries fails: the handoff gives up with the error.
+    chat.emulator.faults.failNext('UpdateContactAttributes', { count: 50, status: 500 });
+    await chat.say('my invoice is wrong');
+    await chat.expectReply(/Connecting you to our Billing team/);
+    await chat.expectReply(/could not connect you/);
+    const error = await chat.expectError('CB_API_REFUSED');
+    expect(error.message).toMatch(/UpdateContactAttributes/);
+    chat.emulator.faults.clear();
+    await chat.say('I get an error when I log in');
+    await chat.expectReply(/TechSupport team/);
+    await chat.expectHandoff({ customerName: 'Ada', intent: 'technical', targetQueue: 'TechSupport' });
+  });
 });

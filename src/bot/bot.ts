@@ -8,7 +8,10 @@ export interface BotDefinition<S extends object = Record<string, unknown>> {
   name: string;
   /** The name the customer sees in the chat (1–256 characters). */
   displayName: string;
-  /** Registers the bot's middleware, hooks and error handler. Runs once per chat. */
+  /**
+   * Registers the bot's middleware, hooks and error handler. Runs once, when the bot loads: its middleware serves
+   * every chat, so keep per-chat state in `ctx.session`, not in variables of `setup`. Synchronous.
+   */
   setup(bot: Bot<S>): void;
   /** Initial per-chat state (`ctx.session`); a function, so every chat gets its own copy. */
   sessionDefaults?: () => S;
@@ -54,7 +57,7 @@ export type ErrorHandler<S> = (error: BotError<Context<S>>) => unknown;
 
 /**
  * A bot: a {@link Composer} for updates, plus lifecycle hooks and an error handler. The host builds one per
- * chat by calling the plugin's `setup`.
+ * plugin by calling its `setup`, and every chat the plugin runs in shares it.
  */
 export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
   private readonly joinHooks = new Composer<Context<S>>();

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Bot, type BotDefinition } from '../bot/bot.js';
+import { Bot, type BotDefinition, defineBot } from '../bot/bot.js';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { ChatSession } from '../session/session.js';
 import { type HeldChat, HostedChat, type HostedChatOptions } from './chat.js';
@@ -18,9 +18,11 @@ export interface PreparedBot {
 
 /** Builds a bot's middleware once, keeping its state type inside the closure. */
 export function prepareBot<S extends object>(definition: BotDefinition<S>): PreparedBot {
+  defineBot(definition); // its checks, for a plugin that exports a plain object
   const bot = new Bot<S>(definition.name);
+  let returned: unknown;
   try {
-    definition.setup(bot);
+    returned = definition.setup(bot);
   } catch (error) {
     throw new ConnectBotError(
       ErrorCode.BotLoadFailed,
@@ -30,6 +32,14 @@ export function prepareBot<S extends object>(definition: BotDefinition<S>): Prep
       },
     );
   }
+  if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+    // Handlers registered after an await would miss the first chats, and a rejection would go unhandled.
+    Promise.resolve(returned).catch(() => {});
+    throw new ConnectBotError(
+      ErrorCode.BotLoadFailed,
+      `bot "${definition.name}": setup must be synchronous (load data at the module's top level, or in onJoin)`,
+    );
+  }
   return {
     name: definition.name,
     displayName: definition.displayName,
@@ -37,6 +47,9 @@ export function prepareBot<S extends object>(definition: BotDefinition<S>): Prep
       new HostedChat<S>(session, bot, attributes, definition.sessionDefaults?.() ?? ({} as S), options),
   };
 }
+
+/** Names a plugin folder may have: a bot's name. */
+const BOT_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 function isDefinition(value: unknown): value is AnyBotDefinition {
   const v = value as Partial<AnyBotDefinition> | undefined;
@@ -58,20 +71,37 @@ export async function loadBots(dir: string, names?: string[]): Promise<PreparedB
       cause: error,
     });
   }
+  const add = (name: string, file: string) => {
+    const other = found.get(name);
+    if (other) {
+      throw new ConnectBotError(ErrorCode.BotLoadFailed, `two plugins named "${name}": ${other} and ${file}`);
+    }
+    found.set(name, file);
+  };
+  // Only names a bot can have are looked at: helpers (`_shared/`, `Utils.ts`) and editors' files (`.#faq.ts`,
+  // which may be a dangling link) are not.
   for (const entry of entries.sort()) {
+    const folder = BOT_NAME.test(entry);
+    const file = /^([a-z0-9][a-z0-9-]*)\.(ts|js|mjs)$/.exec(entry);
+    if (!folder && !file) continue;
     const path = join(root, entry);
-    const info = await stat(path);
-    if (info.isDirectory()) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(path)).isDirectory();
+    } catch (error) {
+      throw new ConnectBotError(ErrorCode.BotLoadFailed, `cannot read ${path}`, { cause: error });
+    }
+    if (isDirectory) {
+      if (!folder) continue;
       for (const index of ['index.ts', 'index.js', 'index.mjs']) {
-        const file = join(path, index);
-        if (await exists(file)) {
-          found.set(entry, file);
+        const main = join(path, index);
+        if (await exists(main)) {
+          add(entry, main);
           break;
         }
       }
-    } else {
-      const match = /^([a-z0-9][a-z0-9-]*)\.(ts|js|mjs)$/.exec(entry);
-      if (match && !entry.endsWith('.d.ts') && !entry.includes('.test.')) found.set(match[1]!, path);
+    } else if (file) {
+      add(file[1]!, path);
     }
   }
   const wanted = names ?? [...found.keys()];

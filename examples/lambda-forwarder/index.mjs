@@ -3,7 +3,7 @@
 // Set the block's timeout to 8 s; the host answers once the bot is connected (within its join timeout, 6 s).
 const url = process.env.JOIN_URL;
 const secret = process.env.JOIN_SECRET;
-const timeoutMs = Number(process.env.TIMEOUT_MS ?? 7500);
+const timeoutMs = Number(process.env.TIMEOUT_MS) || 7500; // unset, empty or not a number: 7.5 s
 
 export const handler = async (event) => {
   try {
@@ -13,12 +13,13 @@ export const handler = async (event) => {
       body: JSON.stringify(event), // the ContactFlowEvent, unchanged
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = await response.json();
+    // Not JSON (a load balancer's error page): the status still says what happened.
+    const body = await response.json().catch(() => ({}));
     // The flow reads $.External.*: a flat map of strings.
     return {
       status: body.status === 'success' ? 'success' : 'error',
       participantId: body.participantId ?? '',
-      code: body.code ?? '',
+      code: body.code ?? (response.ok ? '' : `HTTP_${response.status}`),
     };
   } catch (error) {
     console.error('join forward failed', error.name);

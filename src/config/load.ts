@@ -48,7 +48,13 @@ function isTree(value: unknown): value is Tree {
 function merge(base: Tree, layer: Tree): Tree {
   const out: Tree = { ...base };
   for (const [key, value] of Object.entries(layer)) {
-    out[key] = isTree(value) && isTree(out[key]) ? merge(out[key] as Tree, value) : value;
+    // Defined, not assigned: a "__proto__" key from JSON stays a key (that the schema refuses), never a prototype.
+    Object.defineProperty(out, key, {
+      value: isTree(value) && isTree(out[key]) ? merge(out[key] as Tree, value) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -58,10 +64,15 @@ async function readLayer(path: string, required: boolean, problems: string[]): P
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if (required || (error as NodeJS.ErrnoException).code !== 'ENOENT')
-      problems.push(`${path}: cannot be read`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (required || code !== 'ENOENT') {
+      problems.push(
+        `${path}: cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder' : (code ?? (error as Error).message)})`,
+      );
+    }
     return {};
   }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as some editors write
   try {
     const value = JSON.parse(text) as unknown;
     if (!isTree(value)) {
@@ -98,7 +109,8 @@ function envValue(key: string, raw: string): unknown {
   }
 }
 
-function envLayer(env: Record<string, string | undefined>): Tree {
+/** Builds the environment's layer; `sources` learns which variable set each config key. */
+function envLayer(env: Record<string, string | undefined>, sources: Map<string, string>): Tree {
   let tree: Tree = {};
   // AWS_REGION is a fallback: CONNECT_BOT_REGION wins when both are set.
   const names = Object.keys(ENVIRONMENT_VARIABLES).sort((a, b) =>
@@ -108,6 +120,7 @@ function envLayer(env: Record<string, string | undefined>): Tree {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const configKey = ENVIRONMENT_VARIABLES[name]!;
+    sources.set(configKey, name);
     const value = envValue(configKey, raw);
     const path = configKey.split('.');
     const leaf: Tree = { [path.at(-1)!]: value };
@@ -115,6 +128,16 @@ function envLayer(env: Record<string, string | undefined>): Tree {
     tree = merge(tree, layer);
   }
   return tree;
+}
+
+/** Whether a dotted key is set in a tree. */
+function isSet(tree: Tree, key: string): boolean {
+  let node: unknown = tree;
+  for (const part of key.split('.')) {
+    if (!isTree(node) || !Object.hasOwn(node, part)) return false;
+    node = node[part];
+  }
+  return true;
 }
 
 /**
@@ -125,20 +148,33 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const env = options.env ?? process.env;
   const dir = resolve(options.dir ?? join(process.cwd(), 'config'));
   const problems: string[] = [];
-  const environment = env.CONNECT_BOT_ENV ?? env.NODE_ENV;
+  // CONNECT_BOT_ENV names a layer that must exist; NODE_ENV's is optional (it means more than our config).
+  const named = env.CONNECT_BOT_ENV || undefined;
+  const environment = named ?? (env.NODE_ENV || undefined);
   let tree = await readLayer(join(dir, 'default.json'), false, problems);
-  if (environment) tree = merge(tree, await readLayer(join(dir, `${environment}.json`), false, problems));
+  if (environment && !/^[\w.-]+$/.test(environment)) {
+    problems.push(`${named ? 'CONNECT_BOT_ENV' : 'NODE_ENV'}: "${environment}" is not a config file name`);
+  } else if (environment) {
+    tree = merge(tree, await readLayer(join(dir, `${environment}.json`), named !== undefined, problems));
+  }
   if (options.file) tree = merge(tree, await readLayer(resolve(options.file), true, problems));
-  tree = merge(tree, envLayer(env));
-  if (options.overrides) tree = merge(tree, options.overrides);
+  const sources = new Map<string, string>();
+  tree = merge(tree, envLayer(env, sources));
+  if (options.overrides) {
+    tree = merge(tree, options.overrides);
+    for (const key of [...sources.keys()]) if (isSet(options.overrides, key)) sources.delete(key);
+  }
   const joinSection = isTree(tree.join) ? tree.join : {};
   if (!joinSection.secret && joinSection.allowUnauthenticated !== true) {
     problems.push('join.secret: required (or set join.allowUnauthenticated: true for local development)');
   }
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join('.');
+      const source = sources.get(key);
+      problems.push(`${key || '(root)'}: ${issue.message}${source ? ` (from ${source})` : ''}`);
+    }
   }
   if (problems.length > 0 || !parsed.success) {
     throw new ConnectBotError(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attributesProblem } from '../connect/attributes.js';
 import { DEFAULT_QUOTAS } from '../connect/quotas.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
@@ -45,7 +46,7 @@ export const configSchema = z
         /** Region of the Connect instance. */
         region: z.string().min(1).default('us-east-1'),
         /** Endpoint override for both Connect services (the local emulator). Unset: real AWS. */
-        endpoint: z.url().optional(),
+        endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
         requestTimeoutMs: ms.default(10_000),
         connectionTimeoutMs: ms.default(3000),
         maxSockets: positiveInt.default(50),
@@ -138,7 +139,13 @@ export const configSchema = z
       .object({
         onShutdown: z.enum(['handoff', 'leave', 'keep']).default('handoff'),
         drainTimeoutMs: ms.default(10_000),
-        handoffAttributes: z.record(z.string(), z.string()).default({ botShutdown: 'true' }),
+        handoffAttributes: z
+          .record(z.string(), z.string())
+          .superRefine((attributes, ctx) => {
+            const problem = attributesProblem(attributes);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .default({ botShutdown: 'true' }),
         /**
          * With `keep`: the kept chats (their snapshots carry secrets) are written to this file, mode 0600, and the
          * next start takes them over from it.

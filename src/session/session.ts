@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-connectparticipant';
 import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
+import { attributesProblem } from '../connect/attributes.js';
 import type { ApiCaller } from '../connect/caller.js';
 import type { AwsClients } from '../connect/clients.js';
 import {
@@ -407,6 +408,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * the flow reads them after the bot leaves. Works after the chat ended, too.
    */
   async setAttributes(attributes: Record<string, string>): Promise<void> {
+    const problem = attributesProblem(attributes);
+    if (problem) throw new ConnectBotError(ErrorCode.InvalidArgument, problem);
     await this.ctx.caller.call('UpdateContactAttributes', 'account', (signal) =>
       this.ctx.aws.connect.send(
         new UpdateContactAttributesCommand({

@@ -202,3 +202,25 @@ describe('testing kit', () => {
     await expect(chat.expectTyping({ timeoutMs: 300 })).rejects.toBeInstanceOf(ExpectationError);
   });
 });
+
+describe('attributes Connect would refuse', () => {
+  it('are CB_INVALID_ARGUMENT before any call, and the bot stays in the chat', async () => {
+    const bot = defineBot({
+      name: 'badkey',
+      displayName: 'Bad key',
+      setup(b) {
+        b.hears('bad key', (ctx) => ctx.handoff({ 'target queue': 'Billing' }));
+        b.hears('too big', (ctx) => ctx.setAttributes({ a: 'x'.repeat(20_000), b: 'y'.repeat(20_000) }));
+        b.hears('fine', (ctx) => ctx.handoff({ targetQueue: 'Billing' }));
+      },
+    });
+    const chat = await testChat(bot);
+    await chat.say('bad key');
+    expect((await chat.expectError('CB_INVALID_ARGUMENT')).message).toContain('"target queue"');
+    await chat.say('too big');
+    expect((await chat.expectError('CB_INVALID_ARGUMENT')).message).toContain('32768 bytes');
+    expect(chat.emulator.calls.count('UpdateContactAttributes')).toBe(0);
+    await chat.say('fine');
+    await chat.expectHandoff({ targetQueue: 'Billing' });
+  });
+});

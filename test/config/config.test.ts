@@ -149,4 +149,83 @@ describe('loadConfig', () => {
     });
     expect(config.handlers.timeoutMs).toBe(2 ** 31 - 1);
   });
+
+  it('refuses an aws.endpoint that is not http(s)://', async () => {
+    const error = await configError({ overrides: { ...secret, aws: { endpoint: 'localhost:4566' } } });
+    expect(error).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringContaining('aws.endpoint'),
+    });
+  });
+
+  it('says why a --config file cannot be read', async () => {
+    const dir = await configDir({});
+    expect(await configError({ file: join(dir, 'missing.json'), overrides: secret })).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringContaining('missing.json: cannot be read (no such file)'),
+    });
+    expect(await configError({ file: join(dir, 'config'), overrides: secret })).toMatchObject({
+      message: expect.stringContaining('cannot be read (a folder)'),
+    });
+  });
+
+  it('names the environment variable whose value does not fit', async () => {
+    const error = await configError({
+      env: { CONNECT_BOT_JOIN_PORT: '8080 ', CONNECT_BOT_JOIN_SECRET: 'x'.repeat(16) },
+    });
+    expect(error).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringMatching(/join\.port: .* \(from CONNECT_BOT_JOIN_PORT\)/),
+    });
+  });
+
+  it('CONNECT_BOT_ENV names a file that must exist; NODE_ENV names one that may; empty means unset', async () => {
+    const dir = await configDir({
+      'default.json': secret,
+      'production.example.json': { aws: { region: 'eu-west-2' } },
+      'staging.json': { log: { level: 'warn' } },
+    });
+    const configFolder = join(dir, 'config');
+    expect(await configError({ dir: configFolder, env: { CONNECT_BOT_ENV: 'production' } })).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringContaining('production.json: cannot be read (no such file)'),
+    });
+    expect(await configError({ dir: configFolder, env: { NODE_ENV: 'production' } })).toMatchObject({
+      code: 'none',
+    });
+    const config = await loadConfig({ dir: configFolder, env: { CONNECT_BOT_ENV: '', NODE_ENV: 'staging' } });
+    expect(config.log.level).toBe('warn');
+    expect(await configError({ dir: configFolder, env: { CONNECT_BOT_ENV: '../staging' } })).toMatchObject({
+      message: expect.stringContaining('CONNECT_BOT_ENV: "../staging" is not a config file name'),
+    });
+  });
+
+  it('refuses shutdown.handoffAttributes that Connect would refuse at every shutdown', async () => {
+    const error = await configError({
+      overrides: { ...secret, shutdown: { handoffAttributes: { 'bot shutdown': 'true' } } },
+    });
+    expect(error).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringContaining('shutdown.handoffAttributes: attribute key "bot shutdown"'),
+    });
+  });
+
+  it('a "__proto__" key is an unknown key, not a way past the checks', async () => {
+    // Merged into default.json's `log`, an assigned "__proto__" would set the prototype and pass as no key at all.
+    const dir = await configDir({
+      'default.json': { ...secret, log: { level: 'warn' } },
+      'staging.json': '{"log": {"__proto__": {"bogus": 1}}}',
+    });
+    expect(await configError({ dir: join(dir, 'config'), env: { NODE_ENV: 'staging' } })).toMatchObject({
+      code: 'CB_CONFIG_INVALID',
+      message: expect.stringContaining('__proto__'),
+    });
+  });
+
+  it('reads a file that starts with a byte order mark', async () => {
+    const dir = await configDir({
+      'default.json': `\ufeff${JSON.stringify({ ...secret, log: { level: 'warn' } })}`,
+    });
+    expect((await loadConfig({ dir: join(dir, 'config'), env: {} })).log.level).toBe('warn');
+  });
 });

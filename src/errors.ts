@@ -40,6 +40,8 @@ export const ErrorCode = {
   JoinTimeout: 'CB_JOIN_TIMEOUT',
   /** The join request was not authenticated (missing or wrong shared secret). */
   Unauthorized: 'CB_UNAUTHORIZED',
+  /** An HTTP request's headers and body did not all arrive within the server's request timeout (408). */
+  RequestTimeout: 'CB_REQUEST_TIMEOUT',
   /** The join request body exceeds the size limit. */
   PayloadTooLarge: 'CB_PAYLOAD_TOO_LARGE',
   /** The host refuses joins (draining, or at capacity). */
@@ -52,6 +54,8 @@ export const ErrorCode = {
   KeepFileInvalid: 'CB_KEEP_FILE_INVALID',
   /** The input to an action was invalid (e.g. an unsupported content type). */
   InvalidArgument: 'CB_INVALID_ARGUMENT',
+  /** A bug: something that is not a connect-bot error was thrown (see `cause`). A retry would meet it again. */
+  Internal: 'CB_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

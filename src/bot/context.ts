@@ -66,6 +66,11 @@ export class Context<S = Record<string, unknown>> {
   /** Set by `hears` when its trigger matched. */
   match: RegExpMatchArray | string | undefined;
   private replies = 0;
+  /**
+   * The namespace of this context's reply tokens: the update's item Id (or its kind), or that and `catch` for the
+   * error handler's replies (see {@link Context.forErrorHandler}).
+   */
+  private scope: string;
   private revoked: ConnectBotError | undefined;
 
   constructor(
@@ -79,7 +84,9 @@ export class Context<S = Record<string, unknown>> {
     /** A logger bound to this chat and bot. */
     readonly log: Logger,
     private readonly actions: ChatActions,
-  ) {}
+  ) {
+    this.scope = item?.Id ?? kind;
+  }
 
   /** The message text (message updates only). */
   get text(): string | undefined {
@@ -104,7 +111,7 @@ export class Context<S = Record<string, unknown>> {
   async reply(text: string, options: ReplyOptions = {}): Promise<{ id: string }> {
     this.check('reply');
     const index = this.replies++;
-    return this.actions.reply(text, options.contentType ?? 'text/plain', this.item?.Id ?? this.kind, index);
+    return this.actions.reply(text, options.contentType ?? 'text/plain', this.scope, index);
   }
 
   /** Shows the typing indicator to the customer (it fades after about 10 s). */
@@ -145,15 +152,25 @@ export class Context<S = Record<string, unknown>> {
   }
 
   /**
-   * @internal A context for the same update that can still act, its replies numbered after this one's: what the
-   * error handler gets once this one was revoked.
+   * @internal A context for the same update that can still act, for the error handler once this one was revoked
+   * (its replies have tokens of their own: {@link Context.forErrorHandler}).
    */
   successor(): Context<S> {
     this.check('successor'); // an abandoned handler cannot make itself a context that acts
     const next = new Context<S>(this.kind, this.item, this.contact, this.session, this.log, this.actions);
     next.match = this.match;
-    next.replies = this.replies;
-    return next;
+    return next.forErrorHandler();
+  }
+
+  /**
+   * @internal Gives this context's replies tokens of their own, for an error handler that runs without the
+   * update's handler (a timeout, a dropped update): when the update is handled again later (by the next host,
+   * after a `keep` restart), its replies cannot be taken for the apology's, nor the apology's for theirs.
+   */
+  forErrorHandler(): this {
+    this.scope = `${this.item?.Id ?? this.kind}\u0000catch`;
+    this.replies = 0;
+    return this;
   }
 
   /** @internal After a handler timed out, its context can no longer act: late replies would arrive out of order. */

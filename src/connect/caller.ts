@@ -69,11 +69,21 @@ export class ApiCaller {
     operation: string,
     scope: string,
     send: (signal?: AbortSignal) => Promise<T>,
-    options: { signal?: AbortSignal; retries?: number; maxRetryTimeMs?: number } = {},
+    options: {
+      signal?: AbortSignal;
+      /** Gives up waiting for a quota token (a request already sent is not cut short); rejects with its reason. */
+      waitSignal?: AbortSignal;
+      retries?: number;
+      maxRetryTimeMs?: number;
+    } = {},
   ): Promise<T> {
+    const waitSignal =
+      options.signal && options.waitSignal
+        ? AbortSignal.any([options.signal, options.waitSignal])
+        : (options.signal ?? options.waitSignal);
     return pRetry(
       async () => {
-        await this.limiter?.acquire(operation, scope, options.signal);
+        await this.limiter?.acquire(operation, scope, waitSignal);
         const started = performance.now();
         try {
           const result = await send(options.signal);
@@ -101,7 +111,7 @@ export class ApiCaller {
         unref: true,
         ...(options.maxRetryTimeMs !== undefined ? { maxRetryTime: options.maxRetryTimeMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        shouldRetry: ({ error }) => isRetryable(error),
+        shouldRetry: ({ error }) => !options.waitSignal?.aborted && isRetryable(error),
       },
     );
   }

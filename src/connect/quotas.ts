@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { RateLimiter } from './caller.js';
 
 /** A token bucket: `rate` calls per second on average, bursts of up to `burst`. */
@@ -126,7 +127,11 @@ export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implemen
     for (const bucket of this.buckets.values()) {
       if (bucket.timer) clearTimeout(bucket.timer);
       bucket.timer = undefined;
-      for (const waiter of bucket.waiters.splice(0)) waiter.reject(new Error('rate limiter closed'));
+      for (const waiter of bucket.waiters.splice(0)) {
+        waiter.reject(
+          new ConnectBotError(ErrorCode.SessionEnded, 'the rate limiter was closed (shutting down)'),
+        );
+      }
     }
   }
 

@@ -248,7 +248,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         ErrorCode.QueueFull,
         `chat queue is full (${this.options.maxQueueDepth} updates waiting); dropped item ${entry.item?.Id}`,
       );
-      void this.fail(this.context(entry), error);
+      void this.fail(this.context(entry).forErrorHandler(), error);
       return;
     }
     this.queue.push(entry);
@@ -366,7 +366,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     try {
       sent = await this.session.sendMessage(text, { contentType, clientToken });
     } catch (error) {
-      this.options.onReplied(this, error instanceof ConnectBotError ? error.code : 'INTERNAL_ERROR');
+      this.options.onReplied(this, error instanceof ConnectBotError ? error.code : ErrorCode.Internal);
       throw error;
     }
     this.stats.repliesSent++;

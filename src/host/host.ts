@@ -88,6 +88,15 @@ export interface StopResult {
 /** How a chat comes to the host: a join puts the bot in; a resume takes over a participant kept elsewhere. */
 type Admission = 'join' | 'resume';
 
+/** A ChatClient join under way for a contact, and whether a join request still waits on it. */
+interface JoinAttempt {
+  bot: PreparedBot;
+  joining: Promise<ChatSession>;
+  /** Aborted when a request gives up on it: it then stops waiting for a quota token. */
+  controller: AbortController;
+  claimed: boolean;
+}
+
 /**
  * Holds many chats, each with its bot: joins them (idempotently per contact), runs each chat's updates in
  * order under a global concurrency cap with handler timeouts and queue caps, and shuts down without
@@ -107,6 +116,10 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   private readonly handlers = { running: 0 };
   /** Joins and resumes under way, by contactId. */
   private readonly joins = new Map<string, { kind: Admission; result: Promise<JoinResult> }>();
+  /** Joins answered CB_JOIN_TIMEOUT that are still under way, by contactId: a retry takes one over. */
+  private readonly abandoned = new Map<string, JoinAttempt>();
+  /** Aborted when the shutdown starts: joins and resumes still waiting for a quota token give up (503). */
+  private readonly shutdownSignal = new AbortController();
   private readonly idleWaiters = new Set<() => void>();
   private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
   private readonly log: Logger;
@@ -181,12 +194,13 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /** Chats the host can still take: its capacity less the chats held and the joins and resumes under way. */
   get freeSlots(): number {
-    return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size);
+    return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size - this.abandoned.size);
   }
 
   /** The bot a request gets: `bot`, then `attributes.bot`, then the default. */
   selectBot(request: Pick<JoinRequest, 'bot' | 'attributes'>): PreparedBot {
-    const name = request.bot ?? request.attributes?.bot ?? this.options.defaultBot;
+    // An empty `bot` (a flow parameter left blank) names none.
+    const name = request.bot || request.attributes?.bot || this.options.defaultBot;
     if (!name)
       throw new ConnectBotError(
         ErrorCode.UnknownBot,
@@ -242,7 +256,11 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     greet: boolean,
   ): Promise<JoinResult> {
     const started = performance.now();
-    const session = await this.options.client.resume(snapshot);
+    const session = await this.options.client.resume(snapshot, {
+      signal: this.shutdownSignal.signal,
+      // A host that does not keep its chats lets go of one it was still taking over, as of the others.
+      leaveIfClosed: this.options.onShutdown !== 'keep',
+    });
     return this.adopt(session, request, bot, started, 'resume', greet);
   }
 
@@ -275,7 +293,8 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     const started = performance.now();
     const opening = (async () => {
       if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
-      if (this.atCapacity)
+      // A retry that takes over its own join given up on (see startJoin) needs no new room.
+      if (this.atCapacity && !(kind === 'join' && this.abandoned.has(request.contactId)))
         throw new ConnectBotError(
           ErrorCode.NotAccepting,
           `the host is at capacity (${this.options.maxChats} chats)`,
@@ -286,10 +305,13 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     try {
       return await opening;
     } catch (error) {
+      // Not coded: a bug, reported as such (the join endpoint answers 500).
       const failure =
         error instanceof ConnectBotError
           ? error
-          : new ConnectBotError(ErrorCode.ApiRefused, String(error), { cause: error });
+          : new ConnectBotError(ErrorCode.Internal, `${kind} failed: ${describeThrown(error)}`, {
+              cause: error,
+            });
       this.emit(
         kind === 'join' ? 'joinFailed' : 'resumeFailed',
         request,
@@ -307,36 +329,54 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     }
   }
 
+  /**
+   * Joins, within `joinTimeoutMs`. A join that runs out of time is answered CB_JOIN_TIMEOUT: if it was still
+   * waiting for a CreateParticipant quota token, it gives up its place; if CreateParticipant was sent, it goes on,
+   * and a retry for the same contact (the flow trying again) takes it over instead of adding a second bot, which
+   * Connect would refuse. One that connects with no retry to take it leaves the chat: the flow no longer expects it.
+   */
   private async startJoin(request: JoinRequest, bot: PreparedBot): Promise<JoinResult> {
     const started = performance.now();
-    let abandoned = false;
+    const { contactId } = request;
+    let attempt = this.abandoned.get(contactId);
+    if (attempt && attempt.bot === bot) {
+      this.abandoned.delete(contactId);
+    } else {
+      const controller = new AbortController();
+      const joining = this.options.client.join({
+        instanceId: request.instanceId,
+        contactId,
+        initialContactId: request.initialContactId,
+        displayName: bot.displayName,
+        signal: AbortSignal.any([controller.signal, this.shutdownSignal.signal]),
+      });
+      const fresh: JoinAttempt = { bot, joining, controller, claimed: true };
+      const settled = () => {
+        if (this.abandoned.get(contactId) === fresh) this.abandoned.delete(contactId);
+      };
+      joining.then((session) => {
+        settled();
+        if (!fresh.claimed) void session.disconnect().catch(() => session.close());
+      }, settled);
+      attempt = fresh;
+    }
+    attempt.claimed = true;
+    const claimed = attempt;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abandoned = true;
-        reject(
-          new ConnectBotError(
-            ErrorCode.JoinTimeout,
-            `join did not complete within ${this.options.joinTimeoutMs} ms`,
-          ),
+        const error = new ConnectBotError(
+          ErrorCode.JoinTimeout,
+          `join did not complete within ${this.options.joinTimeoutMs} ms`,
         );
+        claimed.claimed = false;
+        this.abandoned.set(contactId, claimed);
+        claimed.controller.abort(error);
+        reject(error);
       }, this.options.joinTimeoutMs);
     });
-    const joining = this.options.client.join({
-      instanceId: request.instanceId,
-      contactId: request.contactId,
-      initialContactId: request.initialContactId,
-      displayName: bot.displayName,
-    });
-    // A join that finishes after we gave up must not leave a bot in the chat that the flow no longer expects.
-    joining.then(
-      (session) => {
-        if (abandoned) void session.disconnect().catch(() => session.close());
-      },
-      () => {},
-    );
     try {
-      const session = await Promise.race([joining, timeout]);
+      const session = await Promise.race([claimed.joining, timeout]);
       return this.adopt(session, request, bot, started, 'join', true);
     } finally {
       clearTimeout(timer);
@@ -429,6 +469,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   private async shutdown(): Promise<StopResult> {
     this.accepting = false;
+    this.shutdownSignal.abort(new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down'));
     this.emit('draining');
     const mode = this.options.onShutdown;
     this.log.info({ event: 'drain', chats: this.chats.size, mode }, 'draining');
@@ -467,7 +508,23 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         }
       }),
     );
+    // Joins and resumes still under way: closing their sessions fails them, and a join's bot leaves the chat
+    // (nobody else knows it). Waited for, a join timeout at most, so the process does not exit before it left.
+    const underWay = [
+      ...[...this.joins.values()].map((pending) => pending.result),
+      ...[...this.abandoned.values()].map((attempt) => attempt.joining),
+    ];
     this.options.client.closeAll();
+    if (underWay.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(underWay),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.options.joinTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     this.log.info({ event: 'stopped', chats: live.length, unfinished, mode }, 'host stopped');
     this.emit('stopped');
     return { mode, chats: live.length, unfinished, kept };

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 
 /** Answers with a JSON body; a no-op once headers went out (e.g. after a timeout already answered). */
@@ -16,6 +17,35 @@ export function sendJson(
     ...headers,
   });
   res.end(payload);
+}
+
+/**
+ * Answers what Node refuses before a request reaches the handler with a JSON body of `body(status, code,
+ * message)`, as the handler's own errors are, not Node's empty one: 408 `CB_REQUEST_TIMEOUT` for a request
+ * whose headers and body did not all arrive in time, 431 or 400 `badRequest` for one that is not HTTP.
+ */
+export function answerClientErrors(
+  server: Server,
+  badRequest: string,
+  body: (status: number, code: string, message: string) => unknown,
+): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, ErrorCode.RequestTimeout, 'the request did not arrive in time']
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, badRequest, 'request headers too large']
+          : [400, badRequest, 'malformed HTTP request'];
+    const payload = JSON.stringify(body(status, code, message));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
+    );
+  });
 }
 
 /**

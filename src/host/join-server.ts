@@ -2,11 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConnectBotError, ErrorCode } from '../errors.js';
+import { ApiRefusedError, ConnectBotError, ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/log-types.js';
 import { scrubText } from '../observability/logger.js';
 import type { BotHost } from './host.js';
-import { readBody, sendJson } from './http.js';
+import { answerClientErrors, readBody, sendJson } from './http.js';
 import { parseJoinRequest } from './join-request.js';
 
 export interface JoinServerOptions {
@@ -34,16 +34,18 @@ export interface JoinServerOptions {
  * the flow should not retry; 502: an upstream failure (the Connect API, the network, the chat websocket, the
  * connection's credentials), worth a retry; 503: the host refuses joins; 504: the join ran out of time. Any
  * other coded error is 502 too ({@link UNMAPPED_STATUS}). 500 is for a bug: in the bot (CB_HANDLER_FAILED, it
- * could not start in the chat; a retry would fail the same way) or in the host (anything thrown that is not a
- * ConnectBotError, INTERNAL_ERROR).
+ * could not start in the chat; a retry would fail the same way) or in the host (CB_INTERNAL: anything thrown
+ * that is not a ConnectBotError).
  */
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BadJoinRequest]: 400,
   [ErrorCode.UnknownBot]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.ChatEnded]: 409,
+  [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.HandlerFailed]: 500,
+  [ErrorCode.Internal]: 500,
   [ErrorCode.ApiRefused]: 502,
   [ErrorCode.Network]: 502,
   [ErrorCode.SocketFailed]: 502,
@@ -59,13 +61,18 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 /** Status of a coded error the table does not name. */
 const UNMAPPED_STATUS = 502;
 
-/** The error answer for what a join threw; its message is scrubbed of websocket URLs and tokens (scrubText). */
+/**
+ * The error answer for what a join threw; its message is scrubbed of websocket URLs and tokens (scrubText).
+ * A refusal Connect would repeat (4xx other than 429: the contact is not active or not found, another bot or an
+ * agent is present, access denied) is answered with Connect's status, so the flow does not retry it.
+ */
 function errorAnswer(error: unknown): { status: number; code: string; message: string } {
   if (!(error instanceof ConnectBotError)) {
-    return { status: 500, code: 'INTERNAL_ERROR', message: 'internal error' };
+    return { status: 500, code: ErrorCode.Internal, message: 'internal error' };
   }
+  const refused = error instanceof ApiRefusedError && !error.retryable ? error.status : undefined;
   return {
-    status: STATUS[error.code] ?? UNMAPPED_STATUS,
+    status: refused ?? STATUS[error.code] ?? UNMAPPED_STATUS,
     code: error.code,
     message: scrubText(error.message),
   };
@@ -86,6 +93,7 @@ function sameSecret(given: string, expected: string): boolean {
 export class JoinServer {
   private readonly server: Server;
   private readonly limit: number;
+  private closing = false;
 
   constructor(
     private readonly host: BotHost,
@@ -109,6 +117,11 @@ export class JoinServer {
       (req, res) => void this.handle(req, res),
     );
     this.server.keepAliveTimeout = 5000;
+    answerClientErrors(this.server, ErrorCode.BadJoinRequest, (_status, code, message) => ({
+      status: 'error',
+      code,
+      message,
+    }));
   }
 
   async listen(): Promise<string> {
@@ -124,20 +137,26 @@ export class JoinServer {
     return `http://${host}:${port}/join`;
   }
 
-  /** Stops accepting connections; requests in progress finish. */
+  /**
+   * Stops accepting connections; requests in progress finish, and their answers close their connections (a
+   * keep-alive connection would otherwise hold the close up, and could carry more requests).
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closed;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/join')
-        return sendJson(res, 404, { status: 'error', code: 'NOT_FOUND', message: 'POST /join' });
+        return this.answer(res, 404, { status: 'error', code: 'NOT_FOUND', message: 'POST /join' });
       if (req.method !== 'POST') {
-        return sendJson(
+        return this.answer(
           res,
           405,
           { status: 'error', code: 'METHOD_NOT_ALLOWED', message: 'POST /join' },
@@ -148,7 +167,7 @@ export class JoinServer {
       const body = await this.readJson(req);
       const request = parseJoinRequest(body);
       const result = await this.host.join(request);
-      sendJson(res, 200, {
+      this.answer(res, 200, {
         status: 'success',
         participantId: result.participantId,
         bot: result.bot,
@@ -167,15 +186,27 @@ export class JoinServer {
       const { status, code, message } = errorAnswer(error);
       if (status >= 500)
         this.options.logger?.warn({ event: 'join-request-failed', err: error }, 'join failed');
-      sendJson(res, status, { status: 'error', code, message });
+      // A 401 names the scheme it wants (RFC 9110 §15.5.2).
+      const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+      this.answer(res, status, { status: 'error', code, message }, headers);
     }
+  }
+
+  /** Answers; once closing, the answer ends its connection (Connection: close). */
+  private answer(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    sendJson(res, status, body, this.closing ? { ...headers, connection: 'close' } : headers);
   }
 
   private authenticate(req: IncomingMessage): void {
     const secret = this.options.secret;
     if (!secret) return;
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // The scheme's letter case does not matter (RFC 9110 §11.1).
+    const token = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (!token || !sameSecret(token, secret)) {
       req.resume();
       throw new ConnectBotError(ErrorCode.Unauthorized, 'missing or wrong bearer secret');

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApiError } from '../emulator/errors.js';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { HeldChat } from '../host/chat.js';
-import { readBody, sendJson } from '../host/http.js';
+import { answerClientErrors, readBody, sendJson } from '../host/http.js';
 import type { LocalStack } from './stack.js';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -62,6 +62,10 @@ export class PlaygroundServer {
       (req, res) => void this.handle(req, res),
     );
     this.server.keepAliveTimeout = 5000;
+    answerClientErrors(this.server, ErrorCode.InvalidArgument, (_status, code, message) => ({
+      code,
+      error: message,
+    }));
   }
 
   async listen(port = 0): Promise<string> {
@@ -221,5 +225,5 @@ function errorAnswer(error: unknown): { status: number; code: string; message: s
   }
   if (error instanceof ApiError && error.status < 500)
     return { status: error.status, code: error.type, message: error.message };
-  return { status: 500, code: 'INTERNAL_ERROR', message: 'internal error' };
+  return { status: 500, code: ErrorCode.Internal, message: 'internal error' };
 }

@@ -52,6 +52,11 @@ export interface JoinOptions {
   initialContactId?: string;
   /** CreateParticipant idempotency token, reused on retries. Default: a fresh UUID per join. */
   clientToken?: string;
+  /**
+   * Gives up the join while it still waits for a CreateParticipant quota token (rejecting with the signal's
+   * reason). Once CreateParticipant is sent, the join goes on: the participant may already exist.
+   */
+  signal?: AbortSignal;
 }
 
 /** Typed events of a {@link ChatClient}. */
@@ -144,7 +149,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
           }),
           { abortSignal: signal },
         ),
-      { maxRetryTimeMs: timings.joinWindowMs },
+      { maxRetryTimeMs: timings.joinWindowMs, ...(options.signal ? { waitSignal: options.signal } : {}) },
     );
     const participantToken = created.ParticipantCredentials?.ParticipantToken;
     const participantId = created.ParticipantId;
@@ -182,21 +187,28 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
         displayName: options.displayName,
       },
       connection,
+      true,
     );
   }
 
   /**
    * Re-attaches to a participant that already exists (another host's, or ours before a restart): a fresh
    * CreateParticipantConnection, a new socket, and a back-fill from `cursor`. A chat that ended is
-   * `CB_CHAT_ENDED`.
+   * `CB_CHAT_ENDED`. `signal` gives up while it still waits for a CreateParticipantConnection quota token.
+   * `leaveIfClosed`: a session closed while it opens (closeAll) leaves the chat, as a join's does; by default it
+   * stays, for another host to resume.
    */
-  async resume(snapshot: SessionSnapshot): Promise<ChatSession> {
+  async resume(
+    snapshot: SessionSnapshot,
+    options: { signal?: AbortSignal; leaveIfClosed?: boolean } = {},
+  ): Promise<ChatSession> {
     let connection: CreateParticipantConnectionResponse;
     try {
       connection = await this.connectParticipant(
         snapshot.instanceId,
         snapshot.participantToken,
         this.ctx.timings.joinWindowMs,
+        options.signal,
       );
     } catch (error) {
       if (error instanceof ApiRefusedError && (error.status === 403 || error.status === 404)) {
@@ -206,7 +218,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       }
       throw error;
     }
-    return this.open(snapshot, connection);
+    return this.open(snapshot, connection, options.leaveIfClosed === true);
   }
 
   /** Releases every session locally (sockets closed, timers cleared) without leaving the chats. */
@@ -218,6 +230,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     instanceId: string,
     participantToken: string,
     maxRetryTimeMs: number,
+    waitSignal?: AbortSignal,
   ): Promise<CreateParticipantConnectionResponse> {
     return this.ctx.caller.call(
       'CreateParticipantConnection',
@@ -231,13 +244,19 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
           }),
           { abortSignal: signal },
         ),
-      { maxRetryTimeMs },
+      { maxRetryTimeMs, ...(waitSignal ? { waitSignal } : {}) },
     );
   }
 
+  /**
+   * Starts a session on a new connection. If it fails, the participant leaves the chat: nobody would hold it, and
+   * the flow would wait on it. A session closed while starting (closeAll) leaves too when `leaveIfClosed` (a join:
+   * nobody else knows the new participant); otherwise it stays, for another host to resume.
+   */
   private async open(
     identity: SessionSnapshot,
     connection: CreateParticipantConnectionResponse,
+    leaveIfClosed: boolean,
   ): Promise<ChatSession> {
     const session = new ChatSession(this.ctx, identity);
     this.sessions.add(session);
@@ -245,10 +264,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       await session.start(connection);
     } catch (error) {
       this.sessions.delete(session);
-      // Do not leave a bot in the chat that nobody holds: the flow would wait on it. Unless closeAll() released
-      // it: closing never leaves the chat (another host may resume it).
       const token = connection.ConnectionCredentials?.ConnectionToken;
-      if (token && session.endedBecause !== 'closed') {
+      if (token && (leaveIfClosed || session.endedBecause !== 'closed')) {
         await this.ctx.aws.participant
           .send(new DisconnectParticipantCommand({ ConnectionToken: token }))
           .catch(() => {});

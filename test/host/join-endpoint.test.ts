@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnectBotError, ErrorCode, type ErrorCode as ErrorCodeValue } from '../../src/errors.js';
 import type { BotHost } from '../../src/host/host.js';
 import { defineBot, JoinServer } from '../../src/index.js';
-import { hostSetup, SECRET } from '../support/host-harness.js';
+import { hostSetup, postJoin, SECRET } from '../support/host-harness.js';
 
 const echo = defineBot({
   name: 'echo',
@@ -11,18 +11,7 @@ const echo = defineBot({
   setup: (bot) => void bot.on('message', (ctx) => ctx.reply(ctx.text)),
 });
 
-async function post(
-  url: string,
-  body: string,
-  headers: Record<string, string> = { authorization: `Bearer ${SECRET}` },
-) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const post = postJoin;
 
 /** Answers of a join endpoint whose host's join throws each given value in turn. */
 async function answersFor(thrown: unknown[]) {
@@ -142,18 +131,19 @@ describe('POST /join', () => {
     expect(wrongPath.status).toBe(404);
   });
 
-  it('answers 503 while draining and 502 when the Connect API refuses', async () => {
+  it('answers 503 while draining and 502 when the Connect API keeps failing', async () => {
     const setup = await hostSetup({ bots: [echo] });
     const { emulator, joinUrl, host } = setup;
     setup.emulator.setFlow(undefined);
     const chat = emulator.startChat();
-    emulator.faults.failNext('CreateParticipant', { count: 1, status: 500 });
-    emulator.endChat(chat.contactId, 'system');
+    // Every attempt answered 500: an upstream failure, worth a retry.
+    emulator.faults.failNext('CreateParticipant', { count: 10, status: 500 });
     const refused = await post(
       joinUrl,
       JSON.stringify({ instanceId: emulator.instanceId, contactId: chat.contactId }),
     );
     expect(refused).toMatchObject({ status: 502, body: { code: 'CB_API_REFUSED' } });
+    emulator.faults.clear();
     await host.stop();
     const other = emulator.startChat();
     const draining = await post(
@@ -215,7 +205,7 @@ describe('POST /join', () => {
       [502, 'error', 'CB_INVALID_EXPIRY'],
       [502, 'error', 'CB_CURSOR_UNKNOWN'],
       [503, 'error', 'CB_SESSION_ENDED'],
-      [500, 'error', 'INTERNAL_ERROR'],
+      [500, 'error', 'CB_INTERNAL'],
     ]);
     expect(answers[5]?.body.message).not.toContain('x is undefined');
   });

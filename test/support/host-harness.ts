@@ -136,3 +136,29 @@ export function waitForBotMessages(emulator: Emulator, contactId: string, count:
     timeoutMs,
   );
 }
+
+/**
+ * POSTs `body` (JSON, or a string sent as it is) to a join endpoint with the test secret: the status, the answer
+ * parsed (`{ raw }` when it is not JSON) and the headers.
+ */
+export async function postJoin(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${SECRET}` },
+  timeoutMs = 10_000,
+) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { raw: text };
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}

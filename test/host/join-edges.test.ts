@@ -1,0 +1,219 @@
+import { connect } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import type { BotHost } from '../../src/host/host.js';
+import { defineBot, JoinServer, TokenBucketLimiter } from '../../src/index.js';
+import { hostSetup, postJoin as post, SECRET } from '../support/host-harness.js';
+import { runningHost } from '../support/running-host.js';
+import { waitUntil } from '../support/wait.js';
+
+const echo = defineBot({
+  name: 'echo',
+  displayName: 'Echo',
+  setup: (bot) => void bot.on('message', (ctx) => ctx.reply(ctx.text)),
+});
+
+const okHost = {
+  join: async () => ({ participantId: 'p-1', contactId: 'c-1', bot: 'echo', reused: false }),
+} as unknown as BotHost;
+
+/** Writes raw bytes to a server and returns all it sends back before it closes (5 s at most). */
+async function raw(url: URL, text: string): Promise<string> {
+  const socket = connect(Number(url.port), url.hostname);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let received = '';
+      const timer = setTimeout(() => resolve(received), 5000);
+      socket.on('data', (chunk) => {
+        received += chunk.toString();
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(received);
+      });
+      socket.on('error', reject);
+      socket.write(text);
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('join timeouts and quota waits', () => {
+  it('a retry after CB_JOIN_TIMEOUT takes the join still under way over: one bot, no conflict', async () => {
+    // The first aws/subscribe goes unanswered: the join needs one resend (400 ms), past its 300 ms timeout.
+    const setup = await hostSetup({
+      bots: [echo],
+      host: { joinTimeoutMs: 300 },
+      client: { timings: { subscribeAckTimeoutMs: 400 } },
+    });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 });
+    const request = { instanceId: emulator.instanceId, contactId: chat.contactId };
+    expect(await post(joinUrl, request)).toMatchObject({ status: 504, body: { code: 'CB_JOIN_TIMEOUT' } });
+    // The flow tries again at once.
+    expect(await post(joinUrl, request)).toMatchObject({ status: 200, body: { status: 'success' } });
+    expect(emulator.calls.count('CreateParticipant')).toBe(1);
+    const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
+    expect(bots.map((bot) => bot.state)).toEqual(['connected']);
+    expect(setup.host.chats.has(chat.contactId)).toBe(true);
+  });
+
+  it('a join given up while it waited for a quota token leaves the queue: later joins get through, no late bots', async () => {
+    const limiter = new TokenBucketLimiter({ rates: { CreateParticipant: { rate: 2, burst: 1 } } });
+    const setup = await hostSetup({ bots: [echo], host: { joinTimeoutMs: 400 }, limiter });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chats = [1, 2, 3, 4, 5].map(() => emulator.startChat());
+    const answers = await Promise.all(
+      chats.map((chat) => post(joinUrl, { instanceId: emulator.instanceId, contactId: chat.contactId })),
+    );
+    // 2 per second and a 400 ms timeout: the first gets through at once, the one after it may.
+    expect(answers.slice(2).map((answer) => answer.status)).toEqual([504, 504, 504]);
+    const late = emulator.startChat();
+    await waitUntil(() => setup.host.freeSlots === setup.host.capacity - setup.host.chats.size, 'the queue');
+    const lateAnswer = await post(joinUrl, { instanceId: emulator.instanceId, contactId: late.contactId });
+    expect(lateAnswer.status).toBe(200);
+    const timedOut = chats.filter((_, i) => answers[i]!.status === 504);
+    const botsInTimedOut = timedOut.filter((chat) =>
+      emulator.contact(chat.contactId).participants.some((p) => p.role === 'CUSTOM_BOT'),
+    );
+    expect(botsInTimedOut).toEqual([]);
+  });
+
+  it('a join waiting for a quota token at shutdown is answered 503 at once, not held for the join timeout', async () => {
+    const { emulator, running } = await runningHost({
+      config: {
+        bots: { default: 'echo' },
+        quotas: { rates: { CreateParticipant: { rate: 0.05, burst: 1 } } },
+        shutdown: { drainTimeoutMs: 300, onShutdown: 'leave' },
+        join: { port: 0, secret: SECRET, timeoutMs: 7000 },
+      },
+    });
+    emulator.setFlow(undefined);
+    const [a, b] = [emulator.startChat(), emulator.startChat()];
+    const auth = { authorization: `Bearer ${SECRET}` };
+    expect(
+      (await post(running.joinUrl, { instanceId: emulator.instanceId, contactId: a.contactId }, auth)).status,
+    ).toBe(200);
+    // The bucket is empty: this one would wait 20 s for a token.
+    const second = post(running.joinUrl, { instanceId: emulator.instanceId, contactId: b.contactId }, auth);
+    await waitUntil(() => running.host.freeSlots < running.host.capacity - 1, 'the second join under way');
+    const stopped = performance.now();
+    await running.stop();
+    const answer = await second;
+    expect({ status: answer.status, code: answer.body.code }).toEqual({
+      status: 503,
+      code: 'CB_NOT_ACCEPTING',
+    });
+    expect(performance.now() - stopped).toBeLessThan(5000);
+  });
+});
+
+describe('join answers', () => {
+  it('a refusal Connect would repeat is answered with its status, not a retryable 502', async () => {
+    const setup = await hostSetup({ bots: [echo] });
+    setup.emulator.setFlow(undefined);
+    const chat = setup.emulator.startChat();
+    setup.emulator.endChat(chat.contactId, 'customer');
+    const ended = await post(setup.joinUrl, {
+      instanceId: setup.emulator.instanceId,
+      contactId: chat.contactId,
+    });
+    expect(ended).toMatchObject({
+      status: 400,
+      body: { code: 'CB_API_REFUSED', message: expect.stringContaining('not active') },
+    });
+    const missing = await post(setup.joinUrl, {
+      instanceId: setup.emulator.instanceId,
+      contactId: 'no-such-contact',
+    });
+    expect(missing).toMatchObject({ status: 404, body: { code: 'CB_API_REFUSED' } });
+  });
+
+  it('an empty bot parameter names none: the default bot joins', async () => {
+    const setup = await hostSetup({ bots: [echo], host: { defaultBot: 'echo' } });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    const answer = await post(joinUrl, {
+      Name: 'ContactFlowEvent',
+      Details: {
+        ContactData: {
+          ContactId: chat.contactId,
+          InitialContactId: chat.contactId,
+          InstanceARN: `arn:aws:connect:us-east-1:123456789012:instance/${emulator.instanceId}`,
+          Attributes: { bot: '' },
+        },
+        Parameters: { bot: '' },
+      },
+    });
+    expect(answer).toMatchObject({ status: 200, body: { status: 'success', bot: 'echo' } });
+  });
+
+  it('a request that never finishes is answered 408 with a coded JSON body', async () => {
+    const server = new JoinServer(okHost, { port: 0, secret: SECRET, requestTimeoutMs: 300 });
+    const url = new URL(await server.listen());
+    try {
+      const text = await raw(
+        url,
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${SECRET}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"instanceId":',
+      );
+      const [head, body] = text.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 408 /);
+      expect(head).toMatch(/content-type: application\/json/i);
+      expect(JSON.parse(body ?? '')).toEqual({
+        status: 'error',
+        code: 'CB_REQUEST_TIMEOUT',
+        message: 'the request did not arrive in time',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes the Bearer scheme in any letter case, and a 401 names it', async () => {
+    const server = new JoinServer(okHost, { port: 0, secret: SECRET });
+    const url = await server.listen();
+    try {
+      const request = { instanceId: 'i-1', contactId: 'c-1' };
+      expect((await post(url, request, { authorization: `bearer ${SECRET}` })).status).toBe(200);
+      const refused = await post(url, request, {});
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('close() is not held up by the keep-alive connection of a join answered after it began', async () => {
+    let release = () => {};
+    let entered = () => {};
+    const inJoin = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const host = {
+      join: () =>
+        new Promise((resolve) => {
+          entered();
+          release = () => resolve({ participantId: 'p-1', contactId: 'c-1', bot: 'echo', reused: false });
+        }),
+    } as unknown as BotHost;
+    const server = new JoinServer(host, { port: 0, secret: SECRET });
+    const url = await server.listen();
+    const answer = post(url, { instanceId: 'i-1', contactId: 'c-1' });
+    await inJoin;
+    const closing = server.close();
+    release();
+    const result = await answer;
+    expect(result.status).toBe(200);
+    expect(result.headers.get('connection')).toBe('close');
+    const closedInTime = await Promise.race([
+      closing.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 2000)),
+    ]);
+    expect(closedInTime, 'close() still pending 2 s after the answer (keepAliveTimeout is 5 s)').toBe(true);
+  });
+});

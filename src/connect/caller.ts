@@ -55,6 +55,31 @@ export function classifyError(operation: string, error: unknown): ConnectBotErro
 }
 
 /**
+ * Waits for a quota token until either signal aborts. Not `AbortSignal.any`: on Node 20 every composite stays
+ * among a long-lived signal's dependants for good.
+ */
+async function acquire(
+  limiter: RateLimiter,
+  operation: string,
+  scope: string,
+  signal: AbortSignal | undefined,
+  waitSignal: AbortSignal | undefined,
+): Promise<void> {
+  if (!signal || !waitSignal) return limiter.acquire(operation, scope, signal ?? waitSignal);
+  const either = new AbortController();
+  const abort = (event: Event) => either.abort((event.target as AbortSignal).reason);
+  if (signal.aborted || waitSignal.aborted) either.abort(signal.aborted ? signal.reason : waitSignal.reason);
+  signal.addEventListener('abort', abort);
+  waitSignal.addEventListener('abort', abort);
+  try {
+    await limiter.acquire(operation, scope, either.signal);
+  } finally {
+    signal.removeEventListener('abort', abort);
+    waitSignal.removeEventListener('abort', abort);
+  }
+}
+
+/**
  * Runs SDK calls with quota-aware, jittered retries. The SDK itself makes one attempt per call, so every
  * attempt passes the rate limiter and is visible to metrics; a 429 pauses the bucket instead of hammering it.
  */
@@ -77,13 +102,9 @@ export class ApiCaller {
       maxRetryTimeMs?: number;
     } = {},
   ): Promise<T> {
-    const waitSignal =
-      options.signal && options.waitSignal
-        ? AbortSignal.any([options.signal, options.waitSignal])
-        : (options.signal ?? options.waitSignal);
     return pRetry(
       async () => {
-        await this.limiter?.acquire(operation, scope, waitSignal);
+        if (this.limiter) await acquire(this.limiter, operation, scope, options.signal, options.waitSignal);
         const started = performance.now();
         try {
           const result = await send(options.signal);

@@ -128,6 +128,7 @@ export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implemen
       if (bucket.timer) clearTimeout(bucket.timer);
       bucket.timer = undefined;
       for (const waiter of bucket.waiters.splice(0)) {
+        if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
         waiter.reject(
           new ConnectBotError(ErrorCode.SessionEnded, 'the rate limiter was closed (shutting down)'),
         );

@@ -92,9 +92,14 @@ type Admission = 'join' | 'resume';
 interface JoinAttempt {
   bot: PreparedBot;
   joining: Promise<ChatSession>;
-  /** Aborted when a request gives up on it: it then stops waiting for a quota token. */
+  /** Aborted when a request gives up on it, or at shutdown: it then stops waiting for a quota token. */
   controller: AbortController;
+  /** A join request waits on it; if not (it was answered CB_JOIN_TIMEOUT), its bot leaves once it connects. */
   claimed: boolean;
+  /** Its bot connected with no request to take it, and is leaving. */
+  leaving: boolean;
+  /** Settles once the attempt is over: its session taken, its join failed, or its bot gone. */
+  settled: Promise<void>;
 }
 
 /**
@@ -116,9 +121,9 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   private readonly handlers = { running: 0 };
   /** Joins and resumes under way, by contactId. */
   private readonly joins = new Map<string, { kind: Admission; result: Promise<JoinResult> }>();
-  /** Joins answered CB_JOIN_TIMEOUT that are still under way, by contactId: a retry takes one over. */
-  private readonly abandoned = new Map<string, JoinAttempt>();
-  /** Aborted when the shutdown starts: joins and resumes still waiting for a quota token give up (503). */
+  /** ChatClient joins under way, by contactId, those answered CB_JOIN_TIMEOUT among them (see startJoin). */
+  private readonly attempts = new Map<string, JoinAttempt>();
+  /** Aborted when the shutdown starts: resumes still waiting for a quota token give up. */
   private readonly shutdownSignal = new AbortController();
   private readonly idleWaiters = new Set<() => void>();
   private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
@@ -194,7 +199,9 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /** Chats the host can still take: its capacity less the chats held and the joins and resumes under way. */
   get freeSlots(): number {
-    return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size - this.abandoned.size);
+    let given = 0; // joins answered CB_JOIN_TIMEOUT whose bot may still connect
+    for (const attempt of this.attempts.values()) if (!attempt.claimed) given++;
+    return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size - given);
   }
 
   /** The bot a request gets: `bot`, then `attributes.bot`, then the default. */
@@ -294,7 +301,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     const opening = (async () => {
       if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
       // A retry that takes over its own join given up on (see startJoin) needs no new room.
-      if (this.atCapacity && !(kind === 'join' && this.abandoned.has(request.contactId)))
+      if (this.atCapacity && !(kind === 'join' && this.attempts.has(request.contactId)))
         throw new ConnectBotError(
           ErrorCode.NotAccepting,
           `the host is at capacity (${this.options.maxChats} chats)`,
@@ -334,34 +341,12 @@ export class BotHost extends EventEmitter<BotHostEvents> {
    * waiting for a CreateParticipant quota token, it gives up its place; if CreateParticipant was sent, it goes on,
    * and a retry for the same contact (the flow trying again) takes it over instead of adding a second bot, which
    * Connect would refuse. One that connects with no retry to take it leaves the chat: the flow no longer expects it.
+   * A retry for another bot, or one that finds the bot leaving, waits until it has left.
    */
   private async startJoin(request: JoinRequest, bot: PreparedBot): Promise<JoinResult> {
     const started = performance.now();
     const { contactId } = request;
-    let attempt = this.abandoned.get(contactId);
-    if (attempt && attempt.bot === bot) {
-      this.abandoned.delete(contactId);
-    } else {
-      const controller = new AbortController();
-      const joining = this.options.client.join({
-        instanceId: request.instanceId,
-        contactId,
-        initialContactId: request.initialContactId,
-        displayName: bot.displayName,
-        signal: AbortSignal.any([controller.signal, this.shutdownSignal.signal]),
-      });
-      const fresh: JoinAttempt = { bot, joining, controller, claimed: true };
-      const settled = () => {
-        if (this.abandoned.get(contactId) === fresh) this.abandoned.delete(contactId);
-      };
-      joining.then((session) => {
-        settled();
-        if (!fresh.claimed) void session.disconnect().catch(() => session.close());
-      }, settled);
-      attempt = fresh;
-    }
-    attempt.claimed = true;
-    const claimed = attempt;
+    let mine: JoinAttempt | undefined;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -369,18 +354,67 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           ErrorCode.JoinTimeout,
           `join did not complete within ${this.options.joinTimeoutMs} ms`,
         );
-        claimed.claimed = false;
-        this.abandoned.set(contactId, claimed);
-        claimed.controller.abort(error);
+        if (mine) {
+          mine.claimed = false;
+          mine.controller.abort(error);
+        }
         reject(error);
       }, this.options.joinTimeoutMs);
     });
     try {
-      const session = await Promise.race([claimed.joining, timeout]);
+      let attempt = this.attempts.get(contactId);
+      if (attempt && (attempt.bot !== bot || attempt.leaving)) {
+        await Promise.race([attempt.settled, timeout]);
+        attempt = undefined;
+      }
+      if (!attempt) {
+        if (!this.accepting) throw new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
+        attempt = this.startAttempt(request, bot);
+      }
+      attempt.claimed = true;
+      mine = attempt;
+      const session = await Promise.race([attempt.joining, timeout]);
       return this.adopt(session, request, bot, started, 'join', true);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Starts the ChatClient join of an attempt, kept in `attempts` until it is over (its bot left, if it must). */
+  private startAttempt(request: JoinRequest, bot: PreparedBot): JoinAttempt {
+    const { contactId } = request;
+    const controller = new AbortController();
+    const joining = this.options.client.join({
+      instanceId: request.instanceId,
+      contactId,
+      initialContactId: request.initialContactId,
+      displayName: bot.displayName,
+      signal: controller.signal,
+    });
+    const attempt: JoinAttempt = {
+      bot,
+      joining,
+      controller,
+      claimed: true,
+      leaving: false,
+      settled: Promise.resolve(),
+    };
+    // Registered before the request's own wait on `joining`, so an unclaimed attempt is known to be leaving first.
+    attempt.settled = joining
+      .then(
+        async (session) => {
+          if (attempt.claimed) return; // the request that claimed it adopts the session
+          attempt.leaving = true;
+          await session.disconnect().catch(() => session.close());
+        },
+        () => {},
+      )
+      .finally(() => {
+        if (this.attempts.get(contactId) === attempt) this.attempts.delete(contactId);
+        for (const wake of this.idleWaiters) wake();
+      });
+    this.attempts.set(contactId, attempt);
+    return attempt;
   }
 
   /**
@@ -469,7 +503,10 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   private async shutdown(): Promise<StopResult> {
     this.accepting = false;
-    this.shutdownSignal.abort(new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down'));
+    // Joins and resumes still waiting for a quota token give up (503): the flow takes its error branch now.
+    const shuttingDown = new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
+    this.shutdownSignal.abort(shuttingDown);
+    for (const attempt of this.attempts.values()) attempt.controller.abort(shuttingDown);
     this.emit('draining');
     const mode = this.options.onShutdown;
     this.log.info({ event: 'drain', chats: this.chats.size, mode }, 'draining');
@@ -509,21 +546,30 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       }),
     );
     // Joins and resumes still under way: closing their sessions fails them, and a join's bot leaves the chat
-    // (nobody else knows it). Waited for, a join timeout at most, so the process does not exit before it left.
-    const underWay = [
-      ...[...this.joins.values()].map((pending) => pending.result),
-      ...[...this.abandoned.values()].map((attempt) => attempt.joining),
-    ];
+    // (nobody else knows it). Waited for, the join window at most, so the process does not exit before it left.
     this.options.client.closeAll();
-    if (underWay.length > 0) {
+    const deadline = performance.now() + this.options.client.timings.joinWindowMs;
+    while (this.joins.size > 0 || this.attempts.size > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        this.log.warn(
+          { event: 'stop-joins-unsettled', joins: this.joins.size + this.attempts.size },
+          'joins still under way',
+        );
+        break;
+      }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled(underWay),
+        Promise.allSettled([
+          ...[...this.joins.values()].map((pending) => pending.result),
+          ...[...this.attempts.values()].map((attempt) => attempt.settled),
+        ]),
         new Promise((resolve) => {
-          timer = setTimeout(resolve, this.options.joinTimeoutMs);
+          timer = setTimeout(resolve, left);
         }),
       ]);
       clearTimeout(timer);
+      await new Promise((resolve) => setImmediate(resolve)); // their bookkeeping (admit's finally) runs first
     }
     this.log.info({ event: 'stopped', chats: live.length, unfinished, mode }, 'host stopped');
     this.emit('stopped');

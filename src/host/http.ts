@@ -30,16 +30,24 @@ export function answerClientErrors(
   body: (status: number, code: string, message: string) => unknown,
 ): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // The response outstanding on this connection, if any (Node's own handler looks at the same field). Bytes
+    // that are not HTTP after a request in progress do not answer that request: it gets its own answer, then the
+    // connection is dropped.
+    const outstanding = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (outstanding && !timedOut && !outstanding.writableFinished) {
+      outstanding.once('finish', () => socket.destroy());
+      return;
+    }
+    if (error.code === 'ECONNRESET' || !socket.writable || outstanding?.headersSent) {
       socket.destroy();
       return;
     }
-    const [status, code, message] =
-      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, ErrorCode.RequestTimeout, 'the request did not arrive in time']
-        : error.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, badRequest, 'request headers too large']
-          : [400, badRequest, 'malformed HTTP request'];
+    const [status, code, message] = timedOut
+      ? [408, ErrorCode.RequestTimeout, 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, badRequest, 'request headers too large']
+        : [400, badRequest, 'malformed HTTP request'];
     const payload = JSON.stringify(body(status, code, message));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +

@@ -1180,11 +1180,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     // The waits are the session's own, jittered within the cap: p-retry jitters before it caps, so after an
     // outage every chat of a host would retry on the same 30 s beat.
     const attempt = async (attemptNumber: number) => {
+      // After flapping sockets, the retries go on from where the flap backoff was.
+      const flapped = Math.max(0, this.flaps - 2);
       const wait =
         attemptNumber > 1
-          ? this.backoff(attemptNumber - 1)
+          ? this.backoff(attemptNumber - 1 + flapped)
           : this.flaps > 1
-            ? this.backoff(this.flaps - 2)
+            ? this.backoff(flapped)
             : 0;
       if (wait > 0) await sleep(wait, undefined, { signal: controller.signal, ref: false });
       return this.connect();

@@ -12,6 +12,12 @@ const echo = defineBot({
   setup: (bot) => void bot.on('message', (ctx) => ctx.reply(ctx.text)),
 });
 
+const other = defineBot({
+  name: 'other',
+  displayName: 'Other',
+  setup: (bot) => void bot.on('message', (ctx) => ctx.reply(`other: ${ctx.text}`)),
+});
+
 const okHost = {
   join: async () => ({ participantId: 'p-1', contactId: 'c-1', bot: 'echo', reused: false }),
 } as unknown as BotHost;
@@ -111,6 +117,77 @@ describe('join timeouts and quota waits', () => {
   });
 });
 
+describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
+  it('stop() waits until a given-up join that connects meanwhile has left the chat', async () => {
+    // One 429 on CreateParticipantConnection pauses its bucket 350 ms, past the 300 ms join timeout: the join is
+    // given up before it has a session, and connects while stop() runs.
+    const limiter = new TokenBucketLimiter({ throttlePauseMs: 350 });
+    const setup = await hostSetup({
+      bots: [echo],
+      limiter,
+      host: { joinTimeoutMs: 300, drainTimeoutMs: 50, onShutdown: 'leave' },
+    });
+    const { emulator, joinUrl, host } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    emulator.faults.failNext('CreateParticipantConnection', { count: 1, status: 429 });
+    expect(
+      (await post(joinUrl, { instanceId: emulator.instanceId, contactId: chat.contactId })).body.code,
+    ).toBe('CB_JOIN_TIMEOUT');
+    await host.stop();
+    // What the CLI does next is exit: the bot must be gone by now.
+    const bot = emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
+    expect(bot?.state).toBe('left');
+    expect(emulator.calls.count('DisconnectParticipant')).toBe(1);
+  });
+
+  it('a retry for another bot waits until the given-up bot has left, then joins', async () => {
+    const setup = await hostSetup({
+      bots: [echo, other],
+      host: { joinTimeoutMs: 300 },
+      client: { timings: { subscribeAckTimeoutMs: 400 } },
+    });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 }); // the first join needs 400 ms
+    const base = { instanceId: emulator.instanceId, contactId: chat.contactId };
+    expect((await post(joinUrl, { ...base, bot: 'echo' })).body.code).toBe('CB_JOIN_TIMEOUT');
+    // Connect allows one bot: a second CreateParticipant now would be refused (409, "do not retry").
+    const retry = await post(joinUrl, { ...base, bot: 'other' });
+    expect(retry).toMatchObject({ status: 200, body: { bot: 'other' } });
+    const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
+    expect(bots.map((bot) => [bot.displayName, bot.state])).toEqual([
+      ['Echo', 'left'],
+      ['Other', 'connected'],
+    ]);
+  });
+
+  it('a retry that finds the given-up bot leaving waits for it, then joins (no 409 conflict)', async () => {
+    const setup = await hostSetup({
+      bots: [echo],
+      host: { joinTimeoutMs: 300 },
+      client: { timings: { subscribeAckTimeoutMs: 400 } },
+    });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 });
+    // The unclaimed bot's DisconnectParticipant takes a few retries.
+    emulator.faults.failNext('DisconnectParticipant', { count: 3, status: 500 });
+    const base = { instanceId: emulator.instanceId, contactId: chat.contactId };
+    expect((await post(joinUrl, base)).body.code).toBe('CB_JOIN_TIMEOUT');
+    await waitUntil(
+      () => emulator.calls.count('DisconnectParticipant') > 0,
+      'the given-up bot to start leaving',
+    );
+    const retry = await post(joinUrl, base);
+    expect(retry).toMatchObject({ status: 200, body: { status: 'success' } });
+    const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
+    expect(bots.map((bot) => bot.state)).toEqual(['left', 'connected']);
+  });
+});
+
 describe('join answers', () => {
   it('a refusal Connect would repeat is answered with its status, not a retryable 502', async () => {
     const setup = await hostSetup({ bots: [echo] });
@@ -172,6 +249,22 @@ describe('join answers', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('bytes that are not HTTP after a join on the same connection do not take its answer', async () => {
+    const setup = await hostSetup({ bots: [echo], client: { timings: { subscribeAckTimeoutMs: 400 } } });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 }); // the join takes about 400 ms
+    const body = JSON.stringify({ instanceId: emulator.instanceId, contactId: chat.contactId });
+    const text = await raw(
+      new URL(joinUrl),
+      `POST /join HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${SECRET}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}NOT HTTP AT ALL\r\n\r\n`,
+    );
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(setup.host.chats.has(chat.contactId)).toBe(true);
   });
 
   it('takes the Bearer scheme in any letter case, and a 401 names it', async () => {

@@ -33,8 +33,18 @@ const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
  * });
  */
 export function defineBot<S extends object = Record<string, unknown>>(
-  definition: BotDefinition<S>,
+  // A state type with required fields needs its defaults: without them `ctx.session` would start empty.
+  // biome-ignore lint/complexity/noBannedTypes: `{}` is the type every state with only optional fields extends
+  definition: BotDefinition<S> & ({} extends S ? unknown : { sessionDefaults: () => S }),
 ): BotDefinition<S> {
+  checkBotDefinition(definition);
+  return definition;
+}
+
+/** @internal The checks of {@link defineBot}, for a plugin that default-exports a plain object. */
+export function checkBotDefinition(
+  definition: Pick<BotDefinition, 'name' | 'displayName'> & { setup: unknown },
+): void {
   if (!NAME.test(definition.name)) {
     throw new ConnectBotError(
       ErrorCode.BotLoadFailed,
@@ -50,7 +60,6 @@ export function defineBot<S extends object = Record<string, unknown>>(
   if (typeof definition.setup !== 'function') {
     throw new ConnectBotError(ErrorCode.BotLoadFailed, `bot "${definition.name}": setup must be a function`);
   }
-  return definition;
 }
 
 export type ErrorHandler<S> = (error: BotError<Context<S>>) => unknown;

@@ -1,5 +1,5 @@
 import { ConnectBotError, describeThrown, ErrorCode, HandlerError } from '../errors.js';
-import type { Context, HearsContext, KindContext, UpdateKind } from './context.js';
+import type { Context, HearsContext, ItemKind, KindContext, UpdateKind } from './context.js';
 
 export type NextFunction = () => Promise<void>;
 
@@ -193,11 +193,17 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
    * Handles updates of one or more kinds: `message`, `typing`, `participant.joined`, `participant.left`,
    * `chat.ended`, `event`. Narrows the context (on `message`, `ctx.text` is a string).
    */
-  on<K extends UpdateKind>(
+  on<K extends ItemKind>(
     kind: K | K[],
     ...middleware: Array<Middleware<KindContext<C, K>>>
   ): Composer<KindContext<C, K>> {
     const kinds: UpdateKind[] = Array.isArray(kind) ? kind : [kind];
+    for (const hook of kinds.filter((k) => k === 'join' || k === 'end')) {
+      throw new ConnectBotError(
+        ErrorCode.InvalidArgument,
+        `on('${hook}') would never run: use bot.${hook === 'join' ? 'onJoin' : 'onEnd'}()`,
+      );
+    }
     return this.filter((ctx): ctx is KindContext<C, K> => kinds.includes(ctx.kind), ...middleware);
   }
 
@@ -205,13 +211,13 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
    * Handles messages whose text matches: a string matches the whole text, case-insensitively; a RegExp
    * matches anywhere. Sets `ctx.match`.
    */
-  hears(
-    trigger: string | RegExp | Array<string | RegExp>,
-    ...middleware: Array<Middleware<HearsContext<C>>>
-  ): Composer<HearsContext<C>> {
-    const triggers = Array.isArray(trigger) ? trigger : [trigger];
+  hears<T extends string | RegExp>(
+    trigger: T | T[],
+    ...middleware: Array<Middleware<HearsContext<C, T>>>
+  ): Composer<HearsContext<C, T>> {
+    const triggers: Array<string | RegExp> = Array.isArray(trigger) ? trigger : [trigger];
     return this.filter(
-      (ctx): ctx is HearsContext<C> => {
+      (ctx): ctx is HearsContext<C, T> => {
         if (ctx.kind !== 'message') return false;
         for (const t of triggers) {
           const match = matchText(t, ctx.text ?? '');

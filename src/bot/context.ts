@@ -207,7 +207,20 @@ export type KindContext<C extends Context<unknown>, K extends UpdateKind> = K ex
     ? C & { kind: K }
     : C & { kind: K; item: ChatItem };
 
-/** A context whose message matched a `hears` trigger. */
-export type HearsContext<C extends Context<unknown>> = MessageContext<C> & {
-  match: RegExpMatchArray | string;
+/** What `hears` sets `ctx.match` to for a trigger: the RegExp's match (with its groups), or the text. */
+export type HearsMatch<T extends string | RegExp> = T extends RegExp
+  ? RegExpMatchArray
+  : T extends string
+    ? string
+    : never;
+
+/** A context whose message matched a `hears` trigger of type `T`. */
+export type HearsContext<
+  C extends Context<unknown>,
+  T extends string | RegExp = string | RegExp,
+> = MessageContext<C> & {
+  match: HearsMatch<T>;
 };
+
+/** Update kinds `on` handles: every one but the lifecycle hooks (`bot.onJoin`, `bot.onEnd`). */
+export type ItemKind = Exclude<UpdateKind, 'join' | 'end'>;

@@ -12,6 +12,8 @@ export {
   type ContactInfo,
   Context,
   type HearsContext,
+  type HearsMatch,
+  type ItemKind,
   type KindContext,
   type MessageContext,
   type ReplyOptions,

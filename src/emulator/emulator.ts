@@ -8,6 +8,7 @@ import {
   ApiError,
   accessDenied,
   internalError,
+  invalidParameter,
   missingAuthentication,
   throttled,
   unknownOperation,
@@ -16,7 +17,15 @@ import { CallFaults, type FailRule } from './faults.js';
 import { type FlowOptions, FlowSimulator } from './flow.js';
 import { Gateway, type PushFaultCounts, type SocketInfo } from './gateway.js';
 import { LoadGenerator } from './load.js';
-import type { ChatItem, Contact, FlowOutcome, Participant, ParticipantRole } from './model.js';
+import {
+  type ChatItem,
+  type Contact,
+  EVENT,
+  type FlowOutcome,
+  MESSAGE_CONTENT_LIMITS,
+  type Participant,
+  type ParticipantRole,
+} from './model.js';
 import { QuotaEnforcer, type Rate } from './quotas.js';
 import { ChatState, DEFAULT_TIMINGS, type Timings } from './state.js';
 import { parseJsonObject, readBody, sendJson } from './wire.js';
@@ -318,7 +327,11 @@ export class Emulator {
     return this.state.agentJoins(contactId, displayName).participantId;
   }
 
-  /** Posts a message as the customer (default), the agent, or a participant id. */
+  /**
+   * Posts a message as the customer (default), the agent, or a participant id. Refused as SendMessage would
+   * refuse it: AccessDeniedException once the sender left or the chat ended, ValidationException for a content
+   * type the service does not take or a length outside its limit.
+   */
   say(
     contactId: string,
     content: string,
@@ -328,8 +341,36 @@ export class Emulator {
     const sender =
       as === 'CUSTOMER' || as === 'AGENT' ? this.participant({ contactId, role: as }) : this.participant(as);
     const contentType = options.contentType ?? 'text/plain';
+    if (sender.state === 'left' || this.state.contact(contactId).state !== 'active') {
+      throw accessDenied(
+        `${as} can no longer write: ${sender.state === 'left' ? 'it left' : 'the chat ended'}`,
+      );
+    }
+    const limit = MESSAGE_CONTENT_LIMITS[contentType];
+    if (limit === undefined) {
+      const allowed = Object.keys(MESSAGE_CONTENT_LIMITS).join(', ');
+      throw invalidParameter(
+        'participant',
+        `ContentType ${contentType} is not supported. Allowed: ${allowed}`,
+      );
+    }
+    if (content.length < 1 || content.length > limit) {
+      throw invalidParameter('participant', `${contentType} Content must be 1-${limit} characters`);
+    }
     const { Id } = this.state.sendMessage(sender, { contentType, content });
     return this.state.contact(contactId).items.find((item) => item.Id === Id)!;
+  }
+
+  /** Shows the typing indicator as the customer (default) or the agent; refused once they left or the chat ended. */
+  typing(contactId: string, options: { as?: 'CUSTOMER' | 'AGENT' } = {}): void {
+    const as = options.as ?? 'CUSTOMER';
+    const sender = this.participant({ contactId, role: as });
+    if (sender.state === 'left' || this.state.contact(contactId).state !== 'active') {
+      throw accessDenied(
+        `${as} can no longer write: ${sender.state === 'left' ? 'it left' : 'the chat ended'}`,
+      );
+    }
+    this.state.sendEvent(sender, { contentType: EVENT.typing });
   }
 
   /** Ends a chat: `customer` disconnects the customer, `system` stops the contact. */

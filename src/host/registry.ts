@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Bot, type BotDefinition, defineBot } from '../bot/bot.js';
+import { Bot, type BotDefinition, checkBotDefinition } from '../bot/bot.js';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { ChatSession } from '../session/session.js';
 import { type HeldChat, HostedChat, type HostedChatOptions } from './chat.js';
@@ -18,7 +18,7 @@ export interface PreparedBot {
 
 /** Builds a bot's middleware once, keeping its state type inside the closure. */
 export function prepareBot<S extends object>(definition: BotDefinition<S>): PreparedBot {
-  defineBot(definition); // its checks, for a plugin that exports a plain object
+  checkBotDefinition(definition);
   const bot = new Bot<S>(definition.name);
   let returned: unknown;
   try {

@@ -15,7 +15,11 @@ export interface TestChatOptions {
   timeoutMs?: number;
   /** The host's handler timeout. Default 30 000 ms. */
   handlerTimeoutMs?: number;
-  /** Enforce Connect's real quotas (10 messages/s per instance...). Default true: a bot that floods fails here. */
+  /**
+   * Connect's quotas (10 messages/s per instance...) as in production: the host paces the bot's calls to them and
+   * the emulator enforces them, so a bot that floods the chat is slowed here as it would be live. Default true;
+   * `false` turns both off.
+   */
   quotas?: boolean;
   /** Session timings (e.g. shorter heartbeats). */
   timings?: Partial<SessionTimings>;
@@ -102,9 +106,18 @@ export class TestChat {
     return this.emulator.contact(this.contactId).attributes;
   }
 
-  /** Sends a message as the customer: `text/plain` unless `contentType` says otherwise (`application/json`...). */
+  /**
+   * Sends a message as the customer: `text/plain` unless `contentType` says otherwise (`application/json`...).
+   * Refused as Connect would refuse it: after the customer left or the chat ended (AccessDeniedException), or for
+   * a content type or length the service does not take (ValidationException).
+   */
   async say(text: string, options: { contentType?: string } = {}): Promise<void> {
     this.emulator.say(this.contactId, text, options);
+  }
+
+  /** Shows the typing indicator as the customer (the bot's `on('typing')`). */
+  async typing(): Promise<void> {
+    this.emulator.typing(this.contactId);
   }
 
   /**
@@ -160,7 +173,7 @@ export class TestChat {
       },
       options.timeoutMs,
       () =>
-        `Expected the bot to show typing, but it did not within ${options.timeoutMs ?? this.timeoutMs} ms`,
+        `Expected the bot to show typing, but it did not within ${options.timeoutMs ?? this.timeoutMs} ms${this.errorNote()}`,
     );
     this.typingsUsed = found;
   }
@@ -225,7 +238,8 @@ export class TestChat {
     await this.waitFor(
       () => this.emulator.contact(this.contactId).state === 'ended' || undefined,
       options.timeoutMs,
-      () => `Expected the chat to end, but it is still active. Bot replies: ${JSON.stringify(this.replies)}`,
+      () =>
+        `Expected the chat to end, but it is still active. Bot replies: ${JSON.stringify(this.replies)}${this.errorNote()}`,
     );
   }
 
@@ -309,7 +323,7 @@ export class TestChat {
  */
 export async function testChat(bot: AnyBotDefinition, options: TestChatOptions = {}): Promise<TestChat> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const emulator = await startEmulator(options.emulator);
+  const emulator = await startEmulator({ quotas: options.quotas !== false, ...options.emulator });
   const limiter = options.quotas === false ? undefined : new TokenBucketLimiter();
   const client = new ChatClient({
     region: emulator.region,

@@ -1,4 +1,5 @@
 import { ConnectBotError, describeThrown, ErrorCode, HandlerError } from '../errors.js';
+import type { Logger } from '../observability/log-types.js';
 import type { Context, HearsContext, ItemKind, KindContext, UpdateKind } from './context.js';
 
 export type NextFunction = () => Promise<void>;
@@ -95,7 +96,14 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
     let finished = false;
     let misuse: Error | undefined;
     const callNext = (): Promise<void> => {
-      if (finished) return refused('next() called after the middleware finished');
+      if (finished) {
+        // The update is over: nobody may be waiting on this promise, so the log says it too.
+        (ctx as { log?: Logger }).log?.warn(
+          { event: 'late-next' },
+          'next() called after the middleware finished: the rest of the chain does not run for this update',
+        );
+        return refused('next() called after the middleware finished');
+      }
       if (downstream) {
         misuse ??= new Error('next() called more than once');
         return refused('next() called more than once');

@@ -198,7 +198,9 @@ export class TestChat {
     );
     if (wait.result !== 'BotParticipantDisconnected') {
       throw new ExpectationError(
-        `Expected a handoff, but the flow's Wait block ended with ${wait.result} (${wait.reason})`,
+        wait.reason?.startsWith('chat ended')
+          ? `Expected a handoff, but the chat ended first (${wait.reason.slice('chat ended: '.length)})`
+          : `Expected a handoff, but the flow's Wait block ended with ${wait.result} (${wait.reason})`,
       );
     }
     const actual = wait.attributes ?? {};

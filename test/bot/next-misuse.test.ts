@@ -1,7 +1,11 @@
 import { afterEach, expect, it } from 'vitest';
 import { defineBot } from '../../src/index.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { closeAllTestChats, testChat } from '../../src/testing/index.js';
 import { deferred } from '../support/deferred.js';
+import { chatWithBot, hostSetup } from '../support/host-harness.js';
+import { LogCapture } from '../support/running-host.js';
+import { waitUntil } from '../support/wait.js';
 
 afterEach(closeAllTestChats);
 
@@ -182,4 +186,29 @@ it('a synchronous middleware that calls next() without returning it: the downstr
   const chat = await testChat(bot);
   await chat.say('hi');
   await chat.expectReply('caught: downstream failed');
+});
+
+it('a late next() that nobody awaits is in the log: the rest of the chain did not run', async () => {
+  const logs = new LogCapture();
+  const bot = defineBot({
+    name: 'late-unawaited',
+    displayName: 'Late',
+    setup(bot) {
+      bot.use((_ctx, next) => {
+        setImmediate(() => void next());
+      });
+      bot.on('message', (ctx) => ctx.reply('never'));
+    },
+  });
+  const setup = await hostSetup({
+    bots: [bot],
+    host: { logger: createLogger({ level: 'warn', destination: logs, pretty: false }) },
+  });
+  const chat = await chatWithBot(setup);
+  setup.emulator.say(chat.contactId, 'hi');
+  await waitUntil(() => logs.events().some((line) => line.event === 'late-next'), 'the late-next warning');
+  expect(logs.events().find((line) => line.event === 'late-next')).toMatchObject({
+    contactId: chat.contactId,
+    bot: 'late-unawaited',
+  });
 });

@@ -23,6 +23,9 @@ describe('the testing kit behaves as Connect would', () => {
     await expect(chat.say('x'.repeat(1025))).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(chat.say('')).rejects.toMatchObject({ name: 'ValidationException' });
     await chat.say('bye');
+    await expect(chat.expectHandoff()).rejects.toThrow(
+      'Expected a handoff, but the chat ended first (stopped)',
+    );
     await chat.expectEnded();
     await expect(chat.say('one more thing')).rejects.toMatchObject({ name: 'AccessDeniedException' });
 

@@ -44,19 +44,31 @@ async function raw(url: URL, text: string): Promise<string> {
   }
 }
 
+/**
+ * A chat whose bot's first join needs about 400 ms (its first aws/subscribe goes unanswered, resent after
+ * 400 ms) in a host that gives a join `joinTimeoutMs` (default 300: the first join is answered CB_JOIN_TIMEOUT
+ * while it goes on). The flow does not post joins itself.
+ */
+async function slowFirstJoin(bots = [echo], joinTimeoutMs = 300) {
+  const setup = await hostSetup({
+    bots,
+    host: { joinTimeoutMs },
+    client: { timings: { subscribeAckTimeoutMs: 400 } },
+  });
+  setup.emulator.setFlow(undefined);
+  const chat = setup.emulator.startChat();
+  setup.emulator.faults.subscribeAcks(undefined, { drop: 1 });
+  return {
+    setup,
+    ...setup,
+    chat,
+    base: { instanceId: setup.emulator.instanceId, contactId: chat.contactId },
+  };
+}
+
 describe('join timeouts and quota waits', () => {
   it('a retry after CB_JOIN_TIMEOUT takes the join still under way over: one bot, no conflict', async () => {
-    // The first aws/subscribe goes unanswered: the join needs one resend (400 ms), past its 300 ms timeout.
-    const setup = await hostSetup({
-      bots: [echo],
-      host: { joinTimeoutMs: 300 },
-      client: { timings: { subscribeAckTimeoutMs: 400 } },
-    });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    emulator.faults.subscribeAcks(undefined, { drop: 1 });
-    const request = { instanceId: emulator.instanceId, contactId: chat.contactId };
+    const { setup, emulator, joinUrl, chat, base: request } = await slowFirstJoin();
     expect(await post(joinUrl, request)).toMatchObject({ status: 504, body: { code: 'CB_JOIN_TIMEOUT' } });
     // The flow tries again at once.
     expect(await post(joinUrl, request)).toMatchObject({ status: 200, body: { status: 'success' } });
@@ -142,16 +154,7 @@ describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
   });
 
   it('a retry for another bot waits until the given-up bot has left, then joins', async () => {
-    const setup = await hostSetup({
-      bots: [echo, other],
-      host: { joinTimeoutMs: 300 },
-      client: { timings: { subscribeAckTimeoutMs: 400 } },
-    });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    emulator.faults.subscribeAcks(undefined, { drop: 1 }); // the first join needs 400 ms
-    const base = { instanceId: emulator.instanceId, contactId: chat.contactId };
+    const { emulator, joinUrl, chat, base } = await slowFirstJoin([echo, other]);
     expect((await post(joinUrl, { ...base, bot: 'echo' })).body.code).toBe('CB_JOIN_TIMEOUT');
     // Connect allows one bot: a second CreateParticipant now would be refused (409, "do not retry").
     const retry = await post(joinUrl, { ...base, bot: 'other' });
@@ -164,18 +167,9 @@ describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
   });
 
   it('a retry that finds the given-up bot leaving waits for it, then joins (no 409 conflict)', async () => {
-    const setup = await hostSetup({
-      bots: [echo],
-      host: { joinTimeoutMs: 300 },
-      client: { timings: { subscribeAckTimeoutMs: 400 } },
-    });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    emulator.faults.subscribeAcks(undefined, { drop: 1 });
+    const { emulator, joinUrl, chat, base } = await slowFirstJoin();
     // The unclaimed bot's DisconnectParticipant takes a few retries.
     emulator.faults.failNext('DisconnectParticipant', { count: 3, status: 500 });
-    const base = { instanceId: emulator.instanceId, contactId: chat.contactId };
     expect((await post(joinUrl, base)).body.code).toBe('CB_JOIN_TIMEOUT');
     await waitUntil(
       () => emulator.calls.count('DisconnectParticipant') > 0,
@@ -252,12 +246,8 @@ describe('join answers', () => {
   });
 
   it('bytes that are not HTTP after a join on the same connection do not take its answer', async () => {
-    const setup = await hostSetup({ bots: [echo], client: { timings: { subscribeAckTimeoutMs: 400 } } });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    emulator.faults.subscribeAcks(undefined, { drop: 1 }); // the join takes about 400 ms
-    const body = JSON.stringify({ instanceId: emulator.instanceId, contactId: chat.contactId });
+    const { setup, joinUrl, chat, base } = await slowFirstJoin([echo], 6000);
+    const body = JSON.stringify(base);
     const text = await raw(
       new URL(joinUrl),
       `POST /join HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${SECRET}\r\ncontent-type: application/json\r\n` +

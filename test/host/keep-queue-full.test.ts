@@ -13,7 +13,7 @@ import { waitUntil } from '../support/wait.js';
  * A chat whose bot holds every message starting with "slow" until released (on the first host only), with a
  * queue of one: 'slow 1' runs, 'q1' waits, 'q2' is dropped with CB_QUEUE_FULL.
  */
-async function chatWithDrop() {
+async function chatWithDrop(options: { apology?: string } = {}) {
   const gates = new Map<string, () => void>();
   const dropped: string[] = [];
   const state = { firstHost: true };
@@ -28,8 +28,10 @@ async function chatWithDrop() {
           }
           await ctx.reply(`echo: ${ctx.text}`);
         });
-        b.catch((error) => {
-          if (error.code === 'CB_QUEUE_FULL') dropped.push(error.message);
+        b.catch(async (error) => {
+          if (error.code !== 'CB_QUEUE_FULL') return;
+          if (options.apology) await error.ctx.reply(options.apology);
+          dropped.push(error.message);
         });
       },
     }),
@@ -100,62 +102,8 @@ describe('keep when the drain times out with updates ahead of a dropped one unfi
  */
 describe('keep after a CB_QUEUE_FULL apology, the drain timed out', () => {
   it('the next host answers the dropped update (its reply is not swallowed by the apology token)', async () => {
-    const gates = new Map<string, () => void>();
-    const state = { firstHost: true, dropped: 0 };
-    const bot = prepareBot(
-      defineBot({
-        name: 'slow',
-        displayName: 'Slow',
-        setup(b) {
-          b.on('message', async (ctx) => {
-            if (state.firstHost && ctx.text?.startsWith('slow')) {
-              await new Promise<void>((resolve) => gates.set(ctx.text!, resolve));
-            }
-            await ctx.reply(`echo: ${ctx.text}`);
-          });
-          b.catch(async (error) => {
-            if (error.code === 'CB_QUEUE_FULL') {
-              state.dropped++;
-              await error.ctx.reply('too many messages, one moment please');
-            }
-          });
-        },
-      }),
-    );
-    const setup = await hostSetup({
-      bots: [bot],
-      host: { onShutdown: 'keep', drainTimeoutMs: 200, handlerTimeoutMs: 30_000, maxQueueDepth: 1 },
-    });
-    const chat = await chatWithBot(setup);
-    const held = setup.host.chats.get(chat.contactId)!;
-    setup.emulator.say(chat.contactId, 'slow 1');
-    await waitUntil(() => gates.has('slow 1'), 'the slow handler running', 5000);
-    setup.emulator.say(chat.contactId, 'q1');
-    await waitUntil(() => held.queueDepth === 1, 'q1 queued', 5000);
-    setup.emulator.say(chat.contactId, 'q2');
-    await waitUntil(
-      () => botMessages(setup.emulator, chat.contactId).includes('too many messages, one moment please'),
-      'the apology for q2',
-      5000,
-    );
-
-    const result = await setup.host.stop();
-    expect(result.unfinished).toBe(1);
-    for (const release of gates.values()) release();
-    state.firstHost = false;
-    await nextHost(setup, [bot]).host.resume(result.kept[0] as KeptChat);
-    setup.emulator.say(chat.contactId, 'after');
-    await waitUntil(
-      () => botMessages(setup.emulator, chat.contactId).includes('echo: after'),
-      'the answer to a message sent after the resume',
-      10_000,
-    );
-    expect(botMessages(setup.emulator, chat.contactId)).toEqual([
-      'too many messages, one moment please',
-      'echo: slow 1',
-      'echo: q1',
-      'echo: q2',
-      'echo: after',
-    ]);
+    const apology = 'too many messages, one moment please';
+    const { restart } = await chatWithDrop({ apology });
+    expect(await restart()).toEqual([apology, 'echo: slow 1', 'echo: q1', 'echo: q2', 'echo: after']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineBot, prepareBot } from '../../src/index.js';
-import { chatWithBot, hostSetup, nextHost, SECRET } from '../support/host-harness.js';
+import { chatWithBot, hostSetup, nextHost, postJoin } from '../support/host-harness.js';
 import { waitUntil } from '../support/wait.js';
 
 const echo = defineBot({
@@ -19,16 +19,17 @@ describe.each(['keep', 'handoff'] as const)('a join cut short by stop() (onShutd
     setup.emulator.setFlow(undefined);
     const chat = setup.emulator.startChat();
     setup.emulator.faults.subscribeAcks(undefined, { drop: 100 });
-    const answer = fetch(setup.joinUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-      body: JSON.stringify({ instanceId: setup.emulator.instanceId, contactId: chat.contactId }),
-      signal: AbortSignal.timeout(10_000),
-    }).then((response) => response.status);
+    const answer = postJoin(setup.joinUrl, {
+      instanceId: setup.emulator.instanceId,
+      contactId: chat.contactId,
+    });
     await waitUntil(() => setup.client.sessions.size === 1, 'the join to reach start()', 5000);
     const result = await setup.host.stop();
-    const status = await answer;
+    const { status, body } = await answer;
     expect(status).not.toBe(200);
+    // Only the host went away, not the chat: the flow is not told the chat ended (409, no retry).
+    expect(setup.emulator.contact(chat.contactId).state).not.toBe('ended');
+    expect({ status, code: body.code }).not.toEqual({ status: 409, code: 'CB_CHAT_ENDED' });
     setup.emulator.faults.clear();
     const bot = () =>
       setup.emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');

@@ -36,11 +36,17 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** Runs until SIGINT or SIGTERM, then calls `stop` and exits 0. */
+/**
+ * Runs until SIGINT or SIGTERM, then calls `stop` and exits 0. A signal while it stops is only noted: the stop
+ * goes on (a second Ctrl-C, or an orchestrator repeating SIGTERM, must not lose the chats being handed off or kept).
+ */
 function untilSignal(stop: () => Promise<void>): void {
   let stopping = false;
   const onSignal = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log(`${signal} received, still shutting down`);
+      return;
+    }
     stopping = true;
     log(`${signal} received, shutting down`);
     stop().then(
@@ -51,8 +57,8 @@ function untilSignal(stop: () => Promise<void>): void {
       },
     );
   };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
 /** How long `connect-bot join` waits for the host's answer by default (it answers within its join timeout). */

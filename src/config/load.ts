@@ -23,6 +23,7 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<string, string>> = {
   CONNECT_BOT_QUOTAS_ENABLED: 'quotas.enabled',
   CONNECT_BOT_ON_SHUTDOWN: 'shutdown.onShutdown',
   CONNECT_BOT_DRAIN_TIMEOUT_MS: 'shutdown.drainTimeoutMs',
+  CONNECT_BOT_SHUTDOWN_TIMEOUT_MS: 'shutdown.timeoutMs',
   CONNECT_BOT_LOG_LEVEL: 'log.level',
   CONNECT_BOT_METRICS_HOST: 'metrics.host',
   CONNECT_BOT_METRICS_PORT: 'metrics.port',

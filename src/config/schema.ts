@@ -139,6 +139,8 @@ export const configSchema = z
       .object({
         onShutdown: z.enum(['handoff', 'leave', 'keep']).default('handoff'),
         drainTimeoutMs: ms.default(10_000),
+        /** The whole stop: drain, releasing the chats, joins under way. Chats not released by then are let go. */
+        timeoutMs: ms.default(25_000),
         handoffAttributes: z
           .record(z.string(), z.string())
           .superRefine((attributes, ctx) => {
@@ -147,7 +149,8 @@ export const configSchema = z
           })
           .default({ botShutdown: 'true' }),
         /**
-         * With `keep`: the kept chats (their snapshots carry secrets) are written to this file, mode 0600, and the
+         * With `keep` (and, in any mode, for chats a stop ran out of time for): the kept chats (their snapshots carry
+         * secrets) are written to this file, mode 0600, and the
          * next start takes them over from it.
          */
         keepFile: z.string().min(1).optional(),

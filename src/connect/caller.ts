@@ -96,15 +96,22 @@ export class ApiCaller {
     send: (signal?: AbortSignal) => Promise<T>,
     options: {
       signal?: AbortSignal;
-      /** Gives up waiting for a quota token (a request already sent is not cut short); rejects with its reason. */
+      /**
+       * Gives up waiting for a quota token before the first request goes out, rejecting with its reason. Once a
+       * request was sent (it may have taken effect), its retries go on.
+       */
       waitSignal?: AbortSignal;
       retries?: number;
       maxRetryTimeMs?: number;
     } = {},
   ): Promise<T> {
+    // Once a request went out, it may have taken effect: the retries of it no longer give up on a quota wait.
+    let sent = false;
     return pRetry(
       async () => {
-        if (this.limiter) await acquire(this.limiter, operation, scope, options.signal, options.waitSignal);
+        const waitSignal = sent ? undefined : options.waitSignal;
+        if (this.limiter) await acquire(this.limiter, operation, scope, options.signal, waitSignal);
+        sent = true;
         const started = performance.now();
         try {
           const result = await send(options.signal);
@@ -132,7 +139,7 @@ export class ApiCaller {
         unref: true,
         ...(options.maxRetryTimeMs !== undefined ? { maxRetryTime: options.maxRetryTimeMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        shouldRetry: ({ error }) => !options.waitSignal?.aborted && isRetryable(error),
+        shouldRetry: ({ error }) => isRetryable(error),
       },
     );
   }

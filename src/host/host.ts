@@ -53,6 +53,12 @@ export interface BotHostOptions {
   onShutdown?: ShutdownMode;
   /** How long stop() waits for running handlers to finish. Default 10 000. */
   drainTimeoutMs?: number;
+  /**
+   * How long the whole stop() may take: the drain, releasing the chats (paced by Connect's quotas: a handoff of
+   * 100 chats takes about 35 s at DisconnectParticipant's 3/s) and the joins under way. Chats not released by then
+   * are let go as `keep` would (in `StopResult.kept`, `overdue`). Default 25 000, inside a 30 s grace period.
+   */
+  shutdownTimeoutMs?: number;
   /** Attributes set on each chat handed off at shutdown. Default `{ botShutdown: 'true' }`. */
   handoffAttributes?: Record<string, string>;
   logger?: Logger;
@@ -81,8 +87,13 @@ export interface StopResult {
   chats: number;
   /** Chats whose handlers were still running when the drain timeout hit. */
   unfinished: number;
-  /** For `keep`: what another host needs to {@link BotHost.resume} the chats. Contains secrets. */
+  /**
+   * What another host needs to {@link BotHost.resume} the chats: all of them with `keep`, else those `overdue`.
+   * Contains secrets.
+   */
   kept: KeptChat[];
+  /** Chats not released within `shutdownTimeoutMs`: let go without leaving (their bot stays in the chat). */
+  overdue: number;
 }
 
 /** How a chat comes to the host: a join puts the bot in; a resume takes over a participant kept elsewhere. */
@@ -155,6 +166,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       joinTimeoutMs: options.joinTimeoutMs ?? 6000,
       onShutdown: options.onShutdown ?? 'handoff',
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 25_000,
       handoffAttributes: options.handoffAttributes ?? { botShutdown: 'true' },
     };
     this.log = options.logger ?? silentLogger;
@@ -199,8 +211,10 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /** Chats the host can still take: its capacity less the chats held and the joins and resumes under way. */
   get freeSlots(): number {
-    let given = 0; // joins answered CB_JOIN_TIMEOUT whose bot may still connect
-    for (const attempt of this.attempts.values()) if (!attempt.claimed) given++;
+    // Joins answered CB_JOIN_TIMEOUT whose bot may still connect, unless a request for the contact is counted.
+    let given = 0;
+    for (const [contactId, attempt] of this.attempts)
+      if (!attempt.claimed && !this.joins.has(contactId)) given++;
     return Math.max(0, this.options.maxChats - this.chats.size - this.joins.size - given);
   }
 
@@ -507,15 +521,18 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     const shuttingDown = new ConnectBotError(ErrorCode.NotAccepting, 'the host is shutting down');
     this.shutdownSignal.abort(shuttingDown);
     for (const attempt of this.attempts.values()) attempt.controller.abort(shuttingDown);
+    const deadline = performance.now() + this.options.shutdownTimeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
     this.emit('draining');
     const mode = this.options.onShutdown;
     this.log.info({ event: 'drain', chats: this.chats.size, mode }, 'draining');
-    await this.drained(this.options.drainTimeoutMs);
+    await this.drained(Math.min(this.options.drainTimeoutMs, left()));
     this.released = true;
     const live = [...this.chats.values()].filter((chat) => !chat.session.ended);
     const unfinished = live.filter((chat) => !chat.idle).length;
     const kept: KeptChat[] = [];
-    await Promise.all(
+    const pending = new Set(live);
+    const releasing = Promise.all(
       live.map(async (chat) => {
         const { session } = chat;
         try {
@@ -542,16 +559,35 @@ export class BotHost extends EventEmitter<BotHostEvents> {
             'could not release chat',
           );
           session.close();
+        } finally {
+          pending.delete(chat);
         }
       }),
     );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([releasing, new Promise((resolve) => (timer = setTimeout(resolve, left())))]);
+    clearTimeout(timer);
+    // Out of time: the chats not released yet are let go as `keep` would, for another host to take over (their
+    // leave, if it still goes through, makes that take-over CB_CHAT_ENDED).
+    const overdue = [...pending];
+    for (const chat of overdue) {
+      pending.delete(chat);
+      if (mode !== 'keep') kept.push(chat.kept());
+      chat.session.close();
+    }
+    if (overdue.length > 0) {
+      this.log.warn(
+        { event: 'shutdown-overdue', chats: overdue.length, mode },
+        'chats not released within shutdown.timeoutMs: let go without leaving',
+      );
+    }
     // Joins and resumes still under way: closing their sessions fails them, and a join's bot leaves the chat
     // (nobody else knows it). Waited for, the join window at most, so the process does not exit before it left.
     this.options.client.closeAll();
-    const deadline = performance.now() + this.options.client.timings.joinWindowMs;
+    const joinsDeadline = performance.now() + Math.min(this.options.client.timings.joinWindowMs, left());
     while (this.joins.size > 0 || this.attempts.size > 0) {
-      const left = deadline - performance.now();
-      if (left <= 0) {
+      const remaining = joinsDeadline - performance.now();
+      if (remaining <= 0) {
         this.log.warn(
           { event: 'stop-joins-unsettled', joins: this.joins.size + this.attempts.size },
           'joins still under way',
@@ -565,14 +601,17 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           ...[...this.attempts.values()].map((attempt) => attempt.settled),
         ]),
         new Promise((resolve) => {
-          timer = setTimeout(resolve, left);
+          timer = setTimeout(resolve, remaining);
         }),
       ]);
       clearTimeout(timer);
       await new Promise((resolve) => setImmediate(resolve)); // their bookkeeping (admit's finally) runs first
     }
-    this.log.info({ event: 'stopped', chats: live.length, unfinished, mode }, 'host stopped');
+    this.log.info(
+      { event: 'stopped', chats: live.length, unfinished, overdue: overdue.length, mode },
+      'host stopped',
+    );
     this.emit('stopped');
-    return { mode, chats: live.length, unfinished, kept };
+    return { mode, chats: live.length, unfinished, kept, overdue: overdue.length };
   }
 }

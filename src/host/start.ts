@@ -63,7 +63,7 @@ export async function startHost(
   const { keepFile } = config.shutdown;
   // Read before anything starts, removed once the host is up: a start that fails leaves them for the next.
   const kept = keepFile ? await readKeptFile(keepFile) : [];
-  if (keepFile && config.shutdown.onShutdown === 'keep') await checkKeptFileWritable(keepFile);
+  if (keepFile) await checkKeptFileWritable(keepFile); // any mode: a stop out of time writes its overdue chats
   if (config.bots.default && !bots.some((bot) => bot.name === config.bots.default)) {
     throw new ConnectBotError(
       ErrorCode.ConfigInvalid,
@@ -102,6 +102,7 @@ export async function startHost(
     joinTimeoutMs: config.join.timeoutMs,
     onShutdown: config.shutdown.onShutdown,
     drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    shutdownTimeoutMs: config.shutdown.timeoutMs,
     handoffAttributes: config.shutdown.handoffAttributes,
     logger,
   });
@@ -167,13 +168,14 @@ export async function startHost(
   };
 
   async function stopAll(): Promise<void> {
-    const closing = server.close();
+    // The join endpoint stays up while the host drains: a join arriving meanwhile (the load balancer has not
+    // taken the host out yet) is answered 503 CB_NOT_ACCEPTING, not refused at TCP.
     try {
       await keepChats(await host.stop());
     } finally {
       // Even when the kept chats could not be written: the endpoints and the limiter's timers do not outlive it.
+      await server.close();
       limiter?.close();
-      await closing;
       await health?.close();
     }
   }
@@ -185,9 +187,15 @@ export async function startHost(
     // (One taken over just before the stop may not have settled yet: it is kept as a held chat.)
     const held = new Set(result.kept.map((chat) => chat.snapshot.contactId));
     const notTaken = takeover.notTaken().filter((chat) => !held.has(chat.snapshot.contactId));
-    const keeping = result.mode === 'keep' ? [...result.kept, ...notTaken] : [];
+    // With `keep`, every chat; otherwise those the stop ran out of time to release (overdue), if there is a file.
+    const keeping = result.mode === 'keep' ? [...result.kept, ...notTaken] : result.kept;
     if (keepFile && keeping.length > 0) await writeKeptFile(keepFile, keeping);
-    else if (notTaken.length > 0)
+    else if (result.kept.length > 0)
+      logger.warn(
+        { event: 'overdue-chats-dropped', chats: result.kept.length },
+        'chats not released in time stay with their bot until the flow gives up on it (no shutdown.keepFile)',
+      );
+    if (result.mode !== 'keep' && notTaken.length > 0)
       logger.warn(
         { event: 'kept-chats-dropped', chats: notTaken.length },
         'kept chats this host never took over are not kept again (shutdown.onShutdown is not keep)',

@@ -99,7 +99,17 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       );
     }
     const retry = { ...DEFAULT_RETRY, ...options.retry };
-    const caller = new ApiCaller(retry, options.rateLimiter, (call) => this.emit('apiCall', call));
+    const caller = new ApiCaller(retry, options.rateLimiter, (call) => {
+      try {
+        this.emit('apiCall', call);
+      } catch (error) {
+        // A listener's failure (metrics, say) changes nothing: the call's outcome is the call's.
+        this.ctx.logger.warn(
+          { event: 'listener-failed', listener: 'apiCall', err: error },
+          'a listener threw',
+        );
+      }
+    });
     this.ctx = {
       aws: options.aws ?? awsClients(options),
       caller,
@@ -133,6 +143,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
    */
   async join(options: JoinOptions): Promise<ChatSession> {
     const { caller, aws, timings } = this.ctx;
+    const name = options.displayName;
+    if (typeof name !== 'string' || name.length < 1 || name.length > 256) {
+      throw new ConnectBotError(ErrorCode.InvalidArgument, 'join: displayName must be 1-256 characters');
+    }
     const started = performance.now();
     const deadline = started + timings.joinWindowMs;
     const clientToken = options.clientToken ?? crypto.randomUUID();
@@ -266,8 +280,13 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       this.sessions.delete(session);
       const token = connection.ConnectionCredentials?.ConnectionToken;
       if (token && (leaveIfClosed || session.endedBecause !== 'closed')) {
-        await this.ctx.aws.participant
-          .send(new DisconnectParticipantCommand({ ConnectionToken: token }))
+        // Through the caller: paced by the quota and seen by `apiCall`, as every call is.
+        await this.ctx.caller
+          .call('DisconnectParticipant', identity.instanceId, (signal) =>
+            this.ctx.aws.participant.send(new DisconnectParticipantCommand({ ConnectionToken: token }), {
+              abortSignal: signal,
+            }),
+          )
           .catch(() => {});
       }
       throw error;

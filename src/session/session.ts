@@ -30,6 +30,7 @@ import { ChatSocket, type SocketListener } from '../transport/socket.js';
 import {
   type ChatItem,
   ContentType,
+  isMessageContentType,
   isTranscriptItem,
   MESSAGE_CONTENT_TYPES,
   type MessageContentType,
@@ -331,14 +332,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     options: SendMessageOptions = {},
   ): Promise<{ id: string; absoluteTime: string }> {
     const contentType = options.contentType ?? 'text/plain';
-    const limit = MESSAGE_CONTENT_TYPES[contentType];
-    if (limit === undefined) {
+    if (!isMessageContentType(contentType)) {
       throw new ConnectBotError(
         ErrorCode.InvalidArgument,
         `unsupported message content type: ${contentType}`,
       );
     }
-    if (content.length < 1 || content.length > limit) {
+    const limit = MESSAGE_CONTENT_TYPES[contentType];
+    if (typeof content !== 'string' || content.length < 1 || content.length > limit) {
       throw new ConnectBotError(
         ErrorCode.InvalidArgument,
         `${contentType} content must be 1-${limit} characters`,
@@ -364,8 +365,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     kind: EventKind,
     options: { messageId?: string; clientToken?: string } = {},
   ): Promise<void> {
+    if (!Object.hasOwn(EVENT_CONTENT_TYPE, kind)) {
+      throw new ConnectBotError(ErrorCode.InvalidArgument, `unknown event kind: ${kind}`);
+    }
     const contentType = EVENT_CONTENT_TYPE[kind];
-    if (!contentType) throw new ConnectBotError(ErrorCode.InvalidArgument, `unknown event kind: ${kind}`);
     if (kind !== 'typing' && !options.messageId) {
       throw new ConnectBotError(ErrorCode.InvalidArgument, `a ${kind} receipt needs a messageId`);
     }
@@ -436,9 +439,17 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /**
    * Leaves the chat (DisconnectParticipant). The flow's Wait block then continues through "Bot participant
-   * disconnected". Ends the session with `disconnected`. Safe to call twice.
+   * disconnected". Ends the session with `disconnected`. Safe to call twice, and once the chat ended. After
+   * `close()` it is `CB_SESSION_ENDED`: closing let go of the socket, not of the chat, and the bot is still in it
+   * (resume it to leave).
    */
   async disconnect(): Promise<void> {
+    if (this.endReason === 'closed') {
+      throw new ConnectBotError(
+        ErrorCode.SessionEnded,
+        'disconnect: the session was closed; the bot is still in the chat (resume it to leave)',
+      );
+    }
     if (this.ended) return;
     this.leaving = true;
     // One token for every retry: a retry after a lost answer is the same leave, not a second one.
@@ -493,8 +504,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       const failure =
         error instanceof ConnectBotError ? error : new ConnectBotError(ErrorCode.SocketFailed, String(error));
-      if (this.isAccessDenied(failure)) this.endDenied(failure);
-      else this.end('failed', failure);
+      if (this.isAccessDenied(failure)) {
+        // The chat ended for this participant while it opened (a fresh connection refused with 403).
+        this.endDenied(failure);
+        throw new ConnectBotError(ErrorCode.ChatEnded, 'the chat ended while the session opened', {
+          cause: failure,
+        });
+      }
+      this.end('failed', failure);
       throw failure;
     }
     this.opened();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,61 @@ describe('connect-bot start', () => {
       const logs = host.stdout.filter((line) => line.startsWith('{'));
       expect(logs.length).toBeGreaterThan(0);
       expect(logs.join('\n')).not.toContain(secret);
+    }, 60_000);
+
+    it('a second SIGTERM while it stops does not cut the stop short: the handler finishes, the chat is handed off, exit 0', async () => {
+      const bots = join(dir, 'slow-bots');
+      await mkdir(bots, { recursive: true });
+      await writeFile(
+        join(bots, 'slow.mjs'),
+        `export default { name: 'slow', displayName: 'Slow', setup(bot) {
+          bot.on('message', async (ctx) => {
+            await ctx.reply('working');
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+            await ctx.reply('done');
+          });
+        } };\n`,
+      );
+      const secret = 'cli-test-secret-0123456789';
+      const file = join(dir, 'slow.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          aws: { endpoint: emulator.endpoint, region: emulator.region },
+          join: { port: 0, secret },
+          metrics: { enabled: false },
+          bots: { dir: bots, default: 'slow' },
+          log: { level: 'warn', pretty: false },
+        }),
+      );
+      const host = runCli(['start', '--config', file], {
+        env: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      });
+      const ready = JSON.parse(
+        (await host.line('connect-bot ready ')).slice('connect-bot ready '.length),
+      ) as {
+        joinUrl: string;
+      };
+      emulator.setFlow({ url: ready.joinUrl, secret });
+      const chat = emulator.startChat();
+      await waitUntil(() => emulator.outcome(chat.contactId).lambda?.status === 'succeeded', 'the join');
+      emulator.say(chat.contactId, 'go');
+      const said = (text: string) =>
+        emulator
+          .transcript(chat.contactId)
+          .some((i) => i.ParticipantRole === 'CUSTOM_BOT' && i.Content === text);
+      await waitUntil(() => said('working'), 'the handler to start');
+      host.child.kill('SIGTERM');
+      await waitUntil(
+        () => host.stderr.some((l) => l.includes('SIGTERM received, shutting down')),
+        'the stop',
+      );
+      host.child.kill('SIGTERM'); // an impatient operator, or a supervisor repeating the signal
+      expect(await host.exit()).toBe(0);
+      expect(host.stderr.some((l) => l.includes('SIGTERM received, still shutting down'))).toBe(true);
+      expect(said('done')).toBe(true);
+      expect(emulator.outcome(chat.contactId).wait).toMatchObject({ result: 'BotParticipantDisconnected' });
+      emulator.setFlow(undefined);
     }, 60_000);
 
     it('`connect-bot join` exits 1 and prints the coded error when the host refuses', async () => {

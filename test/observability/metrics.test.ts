@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { prepareBot } from '../../src/host/registry.js';
 import { defineBot } from '../../src/index.js';
-import { chatWithBot, waitForBotMessages } from '../support/host-harness.js';
-import { runningHost, scrape } from '../support/running-host.js';
+import { chatWithBot, postJoin, waitForBotMessages } from '../support/host-harness.js';
+import { runningHost, SECRET, scrape } from '../support/running-host.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 describe('metrics and health', () => {
@@ -105,11 +105,19 @@ describe('metrics and health', () => {
     const chat = await chatWithBot({ emulator }, { bot: 'echo' });
     emulator.say(chat.contactId, 'work');
     await waitUntil(() => running.host.slots.inUse === 1, 'the handler to start');
-    const stopping = running.host.stop();
+    const stopping = running.stop();
     const readyz = await fetch(`${url}/readyz`);
     expect(readyz.status).toBe(503);
     expect(await readyz.text()).toBe('draining\n');
     expect((await fetch(`${url}/livez`)).status).toBe(200);
+    // The join endpoint answers while the host drains (a load balancer may still send one): 503, not refused.
+    const late = emulator.startChat();
+    const join = await postJoin(
+      running.joinUrl,
+      { instanceId: emulator.instanceId, contactId: late.contactId },
+      { authorization: `Bearer ${SECRET}` },
+    );
+    expect(join).toMatchObject({ status: 503, body: { code: 'CB_NOT_ACCEPTING' } });
     await stopping;
     expect(await waitForBotMessages(emulator, chat.contactId, 1)).toEqual(['done']);
   });

@@ -1,0 +1,50 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readKeptFile } from '../../src/host/kept-file.js';
+import { chatWithBot, waitForBotMessages } from '../support/host-harness.js';
+import { runningHost } from '../support/running-host.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'connect-bot-deadline-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('a stop that runs out of time (shutdown.timeoutMs)', () => {
+  it('returns within it, and lets the chats it could not hand off go as keep would: to the keep file', async () => {
+    const keepFile = join(dir, 'overdue.json');
+    // Handing off 6 chats at DisconnectParticipant's 1 a second takes 5 s or more; the stop has 1.5 s.
+    const { emulator, running } = await runningHost({
+      config: {
+        bots: { default: 'echo' },
+        quotas: { rates: { DisconnectParticipant: { rate: 1, burst: 1 } } },
+        shutdown: { onShutdown: 'handoff', keepFile, drainTimeoutMs: 200, timeoutMs: 1500 },
+      },
+    });
+    const chats = [];
+    for (let i = 0; i < 6; i++) chats.push(await chatWithBot({ emulator }, { bot: 'echo' }));
+    for (const chat of chats) await waitForBotMessages(emulator, chat.contactId, 1);
+    const started = performance.now();
+    const stopping = running.host.stop();
+    const result = await stopping;
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(result.overdue).toBeGreaterThan(0);
+    expect(result.overdue).toBeLessThan(6);
+    expect(result.kept).toHaveLength(result.overdue);
+    await running.stop();
+    const written = await readKeptFile(keepFile);
+    expect(written.map((chat) => chat.snapshot.contactId).sort()).toEqual(
+      result.kept.map((chat) => chat.snapshot.contactId).sort(),
+    );
+    expect(JSON.parse(await readFile(keepFile, 'utf8'))).toHaveLength(result.overdue);
+    // The overdue chats still have their bot (it did not leave): a next host can take them over.
+    for (const kept of written) {
+      const bot = emulator
+        .contact(kept.snapshot.contactId)
+        .participants.find((p) => p.participantId === kept.snapshot.participantId);
+      expect(bot?.state).toBe('connected');
+    }
+  });
+});

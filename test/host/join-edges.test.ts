@@ -166,6 +166,28 @@ describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
     ]);
   });
 
+  it('a retry waiting on a given-up join takes one slot for its contact, not two', async () => {
+    // maxChats 2: contact A's given-up join and the retry waiting on it are one chat; B still gets in.
+    const setup = await hostSetup({
+      bots: [echo, other],
+      host: { joinTimeoutMs: 300, maxChats: 2 },
+      client: { timings: { subscribeAckTimeoutMs: 1500 } },
+    });
+    const { emulator, joinUrl } = setup;
+    emulator.setFlow(undefined);
+    const [a, b] = [emulator.startChat(), emulator.startChat()];
+    emulator.faults.subscribeAcks(undefined, { drop: 1 }); // A's first join needs 1.5 s
+    const joinA = { instanceId: emulator.instanceId, contactId: a.contactId };
+    expect((await post(joinUrl, { ...joinA, bot: 'echo' })).body.code).toBe('CB_JOIN_TIMEOUT');
+    const retry = post(joinUrl, { ...joinA, bot: 'other' }); // waits for A's given-up bot to leave
+    await waitUntil(() => setup.host.freeSlots < 2, 'the retry under way');
+    expect(setup.host.freeSlots).toBe(1);
+    expect(await post(joinUrl, { instanceId: emulator.instanceId, contactId: b.contactId })).toMatchObject({
+      status: 200,
+    });
+    await retry;
+  });
+
   it('a retry that finds the given-up bot leaving waits for it, then joins (no 409 conflict)', async () => {
     const { emulator, joinUrl, chat, base } = await slowFirstJoin();
     // The unclaimed bot's DisconnectParticipant takes a few retries.

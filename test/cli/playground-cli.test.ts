@@ -77,7 +77,9 @@ describe('npm start: SIGINT with live chats', () => {
       expect(chat.contactId).toBeTruthy();
       cli.child.kill('SIGINT');
       expect(await cli.exit()).toBe(0);
-      expect(cli.stdout.join('\n')).toMatch(/"event":"stopped","chats":1,"unfinished":0,"overdue":0,"mode":"handoff"/);
+      expect(cli.stdout.join('\n')).toMatch(
+        /"event":"stopped","chats":1,"unfinished":0,"overdue":0,"mode":"handoff"/,
+      );
     } finally {
       cli.child.kill('SIGKILL');
     }

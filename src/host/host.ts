@@ -584,7 +584,9 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     // Joins and resumes still under way: closing their sessions fails them, and a join's bot leaves the chat
     // (nobody else knows it). Waited for, the join window at most, so the process does not exit before it left.
     this.options.client.closeAll();
-    const joinsDeadline = performance.now() + Math.min(this.options.client.timings.joinWindowMs, left());
+    // At least a few seconds, even past the deadline: a join's bot that is leaving must get out.
+    const joinsDeadline =
+      performance.now() + Math.min(this.options.client.timings.joinWindowMs, Math.max(left(), 3000));
     while (this.joins.size > 0 || this.attempts.size > 0) {
       const remaining = joinsDeadline - performance.now();
       if (remaining <= 0) {

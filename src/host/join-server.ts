@@ -139,12 +139,19 @@ export class JoinServer {
 
   /**
    * Stops accepting connections; requests in progress finish, and their answers close their connections (a
-   * keep-alive connection would otherwise hold the close up, and could carry more requests).
+   * keep-alive connection would otherwise hold the close up, and could carry more requests). With `graceMs`,
+   * requests still unanswered after it lose their connection.
    */
-  async close(): Promise<void> {
+  async close(graceMs?: number): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    if (graceMs === undefined) return closed;
+    // Requests still unanswered after `graceMs` lose their connection: the stop does not wait on them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.server.closeAllConnections();
     await closed;
   }
 

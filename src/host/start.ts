@@ -48,6 +48,9 @@ export interface ResumeSummary {
   notTaken: KeptChat[];
 }
 
+/** After the host stopped, how long joins still being answered get before their connections are cut. */
+const JOIN_ANSWER_GRACE_MS = 2000;
+
 /** Builds and starts everything `connect-bot start` runs, from a validated configuration. */
 export async function startHost(
   config: Config,
@@ -174,7 +177,7 @@ export async function startHost(
       await keepChats(await host.stop());
     } finally {
       // Even when the kept chats could not be written: the endpoints and the limiter's timers do not outlive it.
-      await server.close();
+      await server.close(JOIN_ANSWER_GRACE_MS);
       limiter?.close();
       await health?.close();
     }
@@ -190,7 +193,7 @@ export async function startHost(
     // With `keep`, every chat; otherwise those the stop ran out of time to release (overdue), if there is a file.
     const keeping = result.mode === 'keep' ? [...result.kept, ...notTaken] : result.kept;
     if (keepFile && keeping.length > 0) await writeKeptFile(keepFile, keeping);
-    else if (result.kept.length > 0)
+    else if (result.mode !== 'keep' && result.kept.length > 0)
       logger.warn(
         { event: 'overdue-chats-dropped', chats: result.kept.length },
         'chats not released in time stay with their bot until the flow gives up on it (no shutdown.keepFile)',

@@ -232,6 +232,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** Rotations failed in a row while the old socket stayed open; sets the backoff of the next try. */
   private rotationFailures = 0;
   private recovery: AbortController | undefined;
+  /** Aborts a disconnect()'s wait for a quota token when the session is closed. */
+  private leaveWait: AbortController | undefined;
   /** Aborts the session's own API calls at the end; see {@link ChatSession.internalCall}. */
   private internal: AbortController | undefined;
   private internalCalls = 0;
@@ -454,15 +456,32 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.leaving = true;
     // One token for every retry: a retry after a lost answer is the same leave, not a second one.
     const clientToken = crypto.randomUUID();
+    // A close() while the leave still waits for a quota token cancels it: closing means staying in the chat.
+    const wait = new AbortController();
+    this.leaveWait = wait;
     try {
-      await this.withToken('DisconnectParticipant', (token, signal) =>
-        this.ctx.aws.participant.send(
-          new DisconnectParticipantCommand({ ConnectionToken: token, ClientToken: clientToken }),
-          { abortSignal: signal },
-        ),
+      await this.withToken(
+        'DisconnectParticipant',
+        (token, signal) =>
+          this.ctx.aws.participant.send(
+            new DisconnectParticipantCommand({ ConnectionToken: token, ClientToken: clientToken }),
+            { abortSignal: signal },
+          ),
+        undefined,
+        wait.signal,
       );
       this.end('disconnected');
     } catch (error) {
+      // A cast: close() may have run while this waited (TypeScript keeps the narrowing from above).
+      if ((this.endReason as EndReason | undefined) === 'closed') {
+        throw new ConnectBotError(
+          ErrorCode.SessionEnded,
+          'disconnect: the session was closed before the bot left',
+          {
+            cause: error,
+          },
+        );
+      }
       if (this.ended) return;
       this.leaving = false;
       throw error;
@@ -1248,11 +1267,13 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     operation: string,
     send: (token: string, signal?: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
+    waitSignal?: AbortSignal,
   ): Promise<T> {
     this.assertActive(operation);
     const run = () =>
       this.ctx.caller.call(operation, this.instanceId, (attempt) => send(this.connectionToken, attempt), {
         ...(signal ? { signal } : {}),
+        ...(waitSignal ? { waitSignal } : {}),
       });
     try {
       return await run();
@@ -1339,6 +1360,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.recovery?.abort();
     this.recovery = undefined;
     this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
+    this.leaveWait?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.buffer = undefined;
     for (const socket of [this.socket, this.secondary, ...(this.subscribing ?? [])])
       socket?.close('Session ended');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageContentType } from '../../src/index.js';
+import { type MessageContentType, TokenBucketLimiter } from '../../src/index.js';
 import type { EventKind } from '../../src/session/session.js';
 import { joinedChat, setup } from '../support/harness.js';
 import { waitUntil } from '../support/wait.js';
@@ -77,5 +77,22 @@ describe('the session API keeps what the README says', () => {
     expect(emulator.calls.count('CreateParticipant')).toBe(2);
     const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
     expect(bots.map((bot) => bot.participantId)).toEqual([session.participantId]);
+  });
+});
+
+describe('close() while a disconnect() waits for a quota token', () => {
+  it('cancels the leave: the bot stays in the chat, and disconnect() is CB_SESSION_ENDED', async () => {
+    const limiter = new TokenBucketLimiter({ rates: { DisconnectParticipant: { rate: 0.1, burst: 1 } } });
+    const { emulator, client } = await setup({ client: { rateLimiter: limiter } });
+    const first = await joinedChat(emulator, client);
+    const second = await joinedChat(emulator, client);
+    await first.session.disconnect(); // takes the one token
+    const leaving = second.session.disconnect(); // waits 10 s for the next
+    second.session.close();
+    await expect(leaving).rejects.toMatchObject({ code: 'CB_SESSION_ENDED' });
+    expect(emulator.calls.count('DisconnectParticipant')).toBe(1);
+    const bot = emulator.contact(second.chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
+    expect(bot?.state).toBe('connected');
+    limiter.close();
   });
 });

@@ -99,17 +99,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       );
     }
     const retry = { ...DEFAULT_RETRY, ...options.retry };
-    const caller = new ApiCaller(retry, options.rateLimiter, (call) => {
-      try {
-        this.emit('apiCall', call);
-      } catch (error) {
-        // A listener's failure (metrics, say) changes nothing: the call's outcome is the call's.
-        this.ctx.logger.warn(
-          { event: 'listener-failed', listener: 'apiCall', err: error },
-          'a listener threw',
-        );
-      }
-    });
+    // A listener's failure (metrics, say) changes nothing: the call's outcome is the call's.
+    const caller = new ApiCaller(retry, options.rateLimiter, (call) =>
+      this.guarded('apiCall', () => this.emit('apiCall', call)),
+    );
     this.ctx = {
       aws: options.aws ?? awsClients(options),
       caller,
@@ -292,15 +285,17 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       throw error;
     }
     this.announced.add(session);
-    try {
-      this.emit('sessionOpened', session);
-    } catch (error) {
-      // A client listener's failure changes nothing: the session is open and the caller's.
-      this.ctx.logger.warn(
-        { event: 'listener-failed', listener: 'sessionOpened', err: error },
-        'a listener threw',
-      );
-    }
+    // Whatever a listener does, the session is open and the caller's.
+    this.guarded('sessionOpened', () => this.emit('sessionOpened', session));
     return session;
+  }
+
+  /** Runs an emit to the client's listeners: one that throws is logged and changes nothing. */
+  private guarded(listener: string, emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      this.ctx.logger.warn({ event: 'listener-failed', listener, err: error }, 'a listener threw');
+    }
   }
 }

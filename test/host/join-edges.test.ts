@@ -153,6 +153,31 @@ describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
     expect(emulator.calls.count('DisconnectParticipant')).toBe(1);
   });
 
+  it("stop() does not cut short a given-up bot's leave that waits for a quota token", async () => {
+    const limiter = new TokenBucketLimiter({ rates: { DisconnectParticipant: { rate: 0.5, burst: 1 } } });
+    const setup = await hostSetup({
+      bots: [echo],
+      limiter,
+      host: { joinTimeoutMs: 300, drainTimeoutMs: 50, onShutdown: 'leave' },
+      client: { timings: { subscribeAckTimeoutMs: 400 } },
+    });
+    const { emulator, joinUrl, host } = setup;
+    emulator.setFlow(undefined);
+    // Another chat's leave takes the one DisconnectParticipant token: the next waits 2 s.
+    const other = emulator.startChat();
+    await host.join({ instanceId: emulator.instanceId, contactId: other.contactId });
+    await host.chats.get(other.contactId)!.session.disconnect();
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 });
+    expect(
+      (await post(joinUrl, { instanceId: emulator.instanceId, contactId: chat.contactId })).body.code,
+    ).toBe('CB_JOIN_TIMEOUT');
+    const bot = () => emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
+    await waitUntil(() => bot()?.state === 'connected', 'the given-up bot to connect (and start leaving)');
+    await host.stop();
+    expect(bot()?.state).toBe('left');
+  });
+
   it('a retry for another bot waits until the given-up bot has left, then joins', async () => {
     const { emulator, joinUrl, chat, base } = await slowFirstJoin([echo, other]);
     expect((await post(joinUrl, { ...base, bot: 'echo' })).body.code).toBe('CB_JOIN_TIMEOUT');

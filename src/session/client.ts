@@ -228,9 +228,12 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     return this.open(snapshot, connection, options.leaveIfClosed === true);
   }
 
-  /** Releases every session locally (sockets closed, timers cleared) without leaving the chats. */
+  /**
+   * Releases every session locally (sockets closed, timers cleared) without leaving the chats. A session whose
+   * `disconnect()` is under way is left to finish it: it is on its way out, and closing would keep its bot in.
+   */
   closeAll(): void {
-    for (const session of [...this.sessions]) session.close();
+    for (const session of [...this.sessions]) if (!session.isLeaving) session.close();
   }
 
   private connectParticipant(

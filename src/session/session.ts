@@ -488,6 +488,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
   }
 
+  /** True while a `disconnect()` is under way. */
+  get isLeaving(): boolean {
+    return this.leaving && !this.ended;
+  }
+
   /** Releases the session locally (sockets closed, timers cleared) without leaving the chat. */
   close(): void {
     this.end('closed');

@@ -4,7 +4,7 @@ import type { BotHost } from '../../src/host/host.js';
 import { defineBot, JoinServer, TokenBucketLimiter } from '../../src/index.js';
 import { hostSetup, postJoin as post, SECRET } from '../support/host-harness.js';
 import { runningHost } from '../support/running-host.js';
-import { waitUntil } from '../support/wait.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
 
 const echo = defineBot({
   name: 'echo',
@@ -173,7 +173,9 @@ describe('joins given up (CB_JOIN_TIMEOUT) and their retries', () => {
       (await post(joinUrl, { instanceId: emulator.instanceId, contactId: chat.contactId })).body.code,
     ).toBe('CB_JOIN_TIMEOUT');
     const bot = () => emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
-    await waitUntil(() => bot()?.state === 'connected', 'the given-up bot to connect (and start leaving)');
+    // Its session opens, and (nobody claiming it) its leave starts and waits for the token.
+    await nextEvent(setup.client, 'sessionOpened', (session) => session.contactId === chat.contactId);
+    await new Promise((resolve) => setImmediate(resolve));
     await host.stop();
     expect(bot()?.state).toBe('left');
   });

@@ -55,31 +55,6 @@ export function classifyError(operation: string, error: unknown): ConnectBotErro
 }
 
 /**
- * Waits for a quota token until either signal aborts. Not `AbortSignal.any`: on Node 20 every composite stays
- * among a long-lived signal's dependants for good.
- */
-async function acquire(
-  limiter: RateLimiter,
-  operation: string,
-  scope: string,
-  signal: AbortSignal | undefined,
-  waitSignal: AbortSignal | undefined,
-): Promise<void> {
-  if (!signal || !waitSignal) return limiter.acquire(operation, scope, signal ?? waitSignal);
-  const either = new AbortController();
-  const abort = (event: Event) => either.abort((event.target as AbortSignal).reason);
-  if (signal.aborted || waitSignal.aborted) either.abort(signal.aborted ? signal.reason : waitSignal.reason);
-  signal.addEventListener('abort', abort);
-  waitSignal.addEventListener('abort', abort);
-  try {
-    await limiter.acquire(operation, scope, either.signal);
-  } finally {
-    signal.removeEventListener('abort', abort);
-    waitSignal.removeEventListener('abort', abort);
-  }
-}
-
-/**
  * Runs SDK calls with quota-aware, jittered retries. The SDK itself makes one attempt per call, so every
  * attempt passes the rate limiter and is visible to metrics; a 429 pauses the bucket instead of hammering it.
  */
@@ -98,7 +73,8 @@ export class ApiCaller {
       signal?: AbortSignal;
       /**
        * Gives up waiting for a quota token before the first request goes out, rejecting with its reason. Once a
-       * request was sent (it may have taken effect), its retries go on.
+       * request was sent (it may have taken effect), its retries go on. Callers pass this or `signal`, not both:
+       * while it applies, the wait listens to it alone.
        */
       waitSignal?: AbortSignal;
       retries?: number;
@@ -109,8 +85,8 @@ export class ApiCaller {
     let sent = false;
     return pRetry(
       async () => {
-        const waitSignal = sent ? undefined : options.waitSignal;
-        if (this.limiter) await acquire(this.limiter, operation, scope, options.signal, waitSignal);
+        const waitSignal = sent ? options.signal : (options.waitSignal ?? options.signal);
+        await this.limiter?.acquire(operation, scope, waitSignal);
         sent = true;
         const started = performance.now();
         try {

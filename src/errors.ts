@@ -10,6 +10,8 @@ export const ErrorCode = {
   ApiRefused: 'CB_API_REFUSED',
   /** A call failed without an answer: connection refused or reset, timeout. */
   Network: 'CB_NETWORK',
+  /** An AWS API answered success without a field connect-bot needs (e.g. no ConnectionToken). Retryable. */
+  BadResponse: 'CB_BAD_RESPONSE',
   /** CreateParticipantConnection could not be completed within 15 s of CreateParticipant. */
   JoinWindowMissed: 'CB_JOIN_WINDOW_MISSED',
   /** The chat ended (chat.ended, 403, the bot was removed): the session can do nothing more. */
@@ -136,7 +138,11 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof NetworkError) return true;
   if (error instanceof ApiRefusedError) return error.retryable;
   if (error instanceof ConnectBotError) {
-    return error.code === ErrorCode.SocketFailed || error.code === ErrorCode.SubscribeFailed;
+    return (
+      error.code === ErrorCode.SocketFailed ||
+      error.code === ErrorCode.SubscribeFailed ||
+      error.code === ErrorCode.BadResponse
+    );
   }
   return false;
 }

@@ -48,6 +48,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Internal]: 500,
   [ErrorCode.ApiRefused]: 502,
   [ErrorCode.Network]: 502,
+  [ErrorCode.BadResponse]: 502,
   [ErrorCode.SocketFailed]: 502,
   [ErrorCode.SubscribeFailed]: 502,
   [ErrorCode.InvalidExpiry]: 502,

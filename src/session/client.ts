@@ -162,7 +162,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     const participantId = created.ParticipantId;
     if (!participantToken || !participantId) {
       throw new ConnectBotError(
-        ErrorCode.ApiRefused,
+        ErrorCode.BadResponse,
         'CreateParticipant returned no participant credentials',
       );
     }

@@ -506,7 +506,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    */
   async start(connection: CreateParticipantConnectionResponse): Promise<void> {
     this.setState('connecting');
-    this.adoptConnection(connection);
+    // An answer without the URL or the token is not used: the first attempt asks for a fresh connection.
+    if (!missingField(connection, true)) this.adoptConnection(connection);
     try {
       await pRetry(() => this.connect(), {
         retries: 3,
@@ -624,6 +625,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async freshUrl(): Promise<string> {
     if (this.url && performance.now() - this.urlIssuedAt < this.ctx.timings.urlMaxAgeMs) return this.url;
     const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
+    const missing = missingField(connection, true);
+    // Retried like a failed socket: an older URL or token must not stand in for the ones asked for.
+    if (missing)
+      throw new ConnectBotError(ErrorCode.BadResponse, `CreateParticipantConnection returned no ${missing}`);
     this.adoptConnection(connection);
     return this.url!;
   }
@@ -1062,10 +1067,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     try {
       const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
       if (this.ended) return;
-      if (!connection.ConnectionCredentials?.ConnectionToken) {
+      const missing = missingField(connection, false);
+      if (missing) {
         throw new ConnectBotError(
-          ErrorCode.ApiRefused,
-          'CreateParticipantConnection returned no ConnectionToken',
+          ErrorCode.BadResponse,
+          `CreateParticipantConnection returned no ${missing}`,
         );
       }
       this.adoptConnection(connection);
@@ -1375,4 +1381,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.guarded('sessionEnded', () => this.ctx.sessionEnded(this, reason));
     this.guarded('ended', () => this.emit('ended', reason, error));
   }
+}
+
+/**
+ * The field a CreateParticipantConnection answer lacks, if any: the ConnectionToken, and with `withUrl` the
+ * websocket URL (a service that answers 200 without what was asked for).
+ */
+function missingField(connection: CreateParticipantConnectionResponse, withUrl: boolean): string | undefined {
+  if (withUrl && !connection.Websocket?.Url) return 'websocket URL';
+  if (!connection.ConnectionCredentials?.ConnectionToken) return 'ConnectionToken';
+  return undefined;
 }

@@ -106,7 +106,7 @@ describe('a token refresh answer without a ConnectionToken', () => {
     await nextEvent(session, 'tokenRefreshed', () => true, 5000);
     expect(errors).toEqual([
       expect.objectContaining({
-        code: ErrorCode.ApiRefused,
+        code: ErrorCode.BadResponse,
         message: expect.stringContaining('no ConnectionToken'),
       }),
     ]);

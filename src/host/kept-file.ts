@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConnectBotError, ErrorCode } from '../errors.js';
 import type { KeptChat } from './host.js';
@@ -62,6 +62,27 @@ export async function writeKeptFile(path: string, kept: KeptChat[]): Promise<voi
     await rm(partial, { force: true });
   }
   await syncFolder(dirname(resolve(path)));
+}
+
+/**
+ * Removes what writes of `path` killed half-way left beside it (`<file>.<uuid>.partial`: they hold participant
+ * tokens, and nothing else would ever remove them). Returns how many; best effort, never throws.
+ */
+export async function removePartialKeptFiles(path: string): Promise<number> {
+  const dir = dirname(resolve(path));
+  const prefix = `${basename(path)}.`;
+  const partial = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.partial$/;
+  let removed = 0;
+  try {
+    for (const name of await readdir(dir)) {
+      if (!name.startsWith(prefix) || !partial.test(name.slice(prefix.length))) continue;
+      await rm(join(dir, name), { force: true });
+      removed++;
+    }
+  } catch {
+    // Best effort: a folder that cannot be listed keeps its leftovers.
+  }
+  return removed;
 }
 
 /** Flushes a folder's entries (the rename). Where a folder cannot be opened for that (Windows), the rename stands. */

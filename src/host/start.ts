@@ -9,7 +9,7 @@ import { ChatClient } from '../session/client.js';
 import { tuneV8ForHeldChats } from '../session/tuning.js';
 import { BotHost, type KeptChat, type StopResult } from './host.js';
 import { JoinServer } from './join-server.js';
-import { checkKeptFileWritable, readKeptFile, writeKeptFile } from './kept-file.js';
+import { checkKeptFileWritable, readKeptFile, removePartialKeptFiles, writeKeptFile } from './kept-file.js';
 import { loadBots, type PreparedBot } from './registry.js';
 
 export interface RunningHost {
@@ -151,6 +151,11 @@ export async function startHost(
         cause: error,
       });
     });
+  }
+  if (keepFile) {
+    const removed = await removePartialKeptFiles(keepFile);
+    if (removed > 0)
+      logger.warn({ event: 'keep-partials-removed', count: removed }, 'removed half-written kept-chat files');
   }
   const takeover = takeOver(host, kept, logger);
   let stopping: Promise<void> | undefined;

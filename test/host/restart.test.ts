@@ -256,4 +256,15 @@ describe('keep file writes', () => {
     await expect(running.stop()).rejects.toMatchObject({ code: 'EISDIR' });
     expect(await readdir(sub)).toEqual(['kept.json']);
   });
+
+  it('the next start removes what a write killed half-way left (it holds participant tokens), nothing else', async () => {
+    const sub = join(dir, 'partials');
+    await mkdir(sub);
+    const keepFile = join(sub, 'kept.json');
+    const left = 'kept.json.0b5a3c4e-9d2f-4e1a-8c3b-7f6e5d4c3b2a.partial';
+    const others = ['kept.json.notes.partial', 'other.json.0b5a3c4e-9d2f-4e1a-8c3b-7f6e5d4c3b2a.partial'];
+    for (const name of [left, ...others]) await writeFile(join(sub, name), '[{"bot":"echo"', { mode: 0o600 });
+    await keepingHost(keepFile);
+    expect((await readdir(sub)).sort()).toEqual(others.sort());
+  });
 });

@@ -551,9 +551,11 @@ export class BotHost extends EventEmitter<BotHostEvents> {
                   'could not set the handoff attributes; leaving anyway',
                 ),
               );
+            if (!pending.has(chat)) return; // overdue meanwhile: let go without leaving
           }
           await session.disconnect();
         } catch (error) {
+          if (!pending.has(chat)) return; // overdue: closed, and counted there
           this.log.warn(
             { event: 'shutdown-failed', contactId: chat.contactId, err: error },
             'could not release chat',

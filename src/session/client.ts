@@ -87,6 +87,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   readonly sessions = new Set<ChatSession>();
   /** Sessions that `sessionOpened` announced, so that each has one `sessionEnded`. */
   private readonly announced = new WeakSet<ChatSession>();
+  /** Joins and resumes before their session exists (see {@link opening}). */
+  private readonly openings = new Set<AbortController>();
   private readonly ctx: SessionContext;
 
   constructor(options: ChatClientOptions) {
@@ -136,10 +138,22 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
    */
   async join(options: JoinOptions): Promise<ChatSession> {
     const { caller, aws, timings } = this.ctx;
-    const name = options.displayName;
-    if (typeof name !== 'string' || name.length < 1 || name.length > 256) {
-      throw new ConnectBotError(ErrorCode.InvalidArgument, 'join: displayName must be 1-256 characters');
+    checkText('join', 'displayName', options.displayName, 256);
+    checkText('join', 'instanceId', options.instanceId, 256);
+    checkText('join', 'contactId', options.contactId, 256);
+    if (options.initialContactId !== undefined)
+      checkText('join', 'initialContactId', options.initialContactId, 256);
+    if (options.clientToken !== undefined) checkText('join', 'clientToken', options.clientToken, 500);
+    const closing = this.opening();
+    try {
+      return await this.joinOpening(options, closing.signal);
+    } finally {
+      this.openings.delete(closing);
     }
+  }
+
+  private async joinOpening(options: JoinOptions, closing: AbortSignal): Promise<ChatSession> {
+    const { caller, aws, timings } = this.ctx;
     const started = performance.now();
     const deadline = started + timings.joinWindowMs;
     const clientToken = options.clientToken ?? crypto.randomUUID();
@@ -156,7 +170,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
           }),
           { abortSignal: signal },
         ),
-      { maxRetryTimeMs: timings.joinWindowMs, ...(options.signal ? { waitSignal: options.signal } : {}) },
+      {
+        maxRetryTimeMs: timings.joinWindowMs,
+        waitSignal: options.signal ? AbortSignal.any([options.signal, closing]) : closing,
+      },
     );
     const participantToken = created.ParticipantCredentials?.ParticipantToken;
     const participantId = created.ParticipantId;
@@ -195,6 +212,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       },
       connection,
       true,
+      closing,
     );
   }
 
@@ -209,13 +227,28 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     snapshot: SessionSnapshot,
     options: { signal?: AbortSignal; leaveIfClosed?: boolean } = {},
   ): Promise<ChatSession> {
+    for (const field of ['instanceId', 'contactId', 'participantId', 'participantToken'] as const)
+      checkText('resume', `snapshot.${field}`, snapshot?.[field], field === 'participantToken' ? 4096 : 256);
+    const closing = this.opening();
+    try {
+      return await this.resumeOpening(snapshot, options, closing.signal);
+    } finally {
+      this.openings.delete(closing);
+    }
+  }
+
+  private async resumeOpening(
+    snapshot: SessionSnapshot,
+    options: { signal?: AbortSignal; leaveIfClosed?: boolean },
+    closing: AbortSignal,
+  ): Promise<ChatSession> {
     let connection: CreateParticipantConnectionResponse;
     try {
       connection = await this.connectParticipant(
         snapshot.instanceId,
         snapshot.participantToken,
         this.ctx.timings.joinWindowMs,
-        options.signal,
+        options.signal ? AbortSignal.any([options.signal, closing]) : closing,
       );
     } catch (error) {
       if (error instanceof ApiRefusedError && (error.status === 403 || error.status === 404)) {
@@ -225,7 +258,14 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       }
       throw error;
     }
-    return this.open(snapshot, connection, options.leaveIfClosed === true);
+    return this.open(snapshot, connection, options.leaveIfClosed === true, closing);
+  }
+
+  /** A join or resume under way, before its session exists: `closeAll()` aborts it. */
+  private opening(): AbortController {
+    const controller = new AbortController();
+    this.openings.add(controller);
+    return controller;
   }
 
   /**
@@ -233,6 +273,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
    * `disconnect()` is under way is left to finish it: it is on its way out, and closing would keep its bot in.
    */
   closeAll(): void {
+    const closed = new ConnectBotError(ErrorCode.SessionEnded, 'closeAll() while opening');
+    for (const controller of this.openings) controller.abort(closed);
     for (const session of [...this.sessions]) if (!session.isLeaving) session.close();
   }
 
@@ -267,9 +309,12 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     identity: SessionSnapshot,
     connection: CreateParticipantConnectionResponse,
     leaveIfClosed: boolean,
+    closing: AbortSignal,
   ): Promise<ChatSession> {
     const session = new ChatSession(this.ctx, identity);
     this.sessions.add(session);
+    // closeAll() came while the connection was being made: it starts closed (and a join's bot leaves).
+    if (closing.aborted) session.close();
     try {
       await session.start(connection);
     } catch (error) {
@@ -300,5 +345,12 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     } catch (error) {
       this.ctx.logger.warn({ event: 'listener-failed', listener, err: error }, 'a listener threw');
     }
+  }
+}
+
+/** CB_INVALID_ARGUMENT unless `value` is a string of 1 to `max` characters. */
+function checkText(action: string, field: string, value: unknown, max: number): void {
+  if (typeof value !== 'string' || value.length < 1 || value.length > max) {
+    throw new ConnectBotError(ErrorCode.InvalidArgument, `${action}: ${field} must be 1-${max} characters`);
   }
 }

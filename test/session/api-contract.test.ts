@@ -22,10 +22,28 @@ describe('the session API keeps what the README says', () => {
     expect(calls()).toBe(before);
     const chat = emulator.startChat();
     const creates = emulator.calls.count('CreateParticipant');
-    await expect(
-      client.join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: '' }),
-    ).rejects.toMatchObject(invalid);
+    const join = { instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' };
+    for (const bad of [
+      { displayName: '' },
+      { instanceId: '' },
+      { contactId: '' },
+      { contactId: 7 as unknown as string },
+      { initialContactId: '' },
+      { clientToken: 'x'.repeat(501) },
+    ]) {
+      await expect(client.join({ ...join, ...bad }), JSON.stringify(bad)).rejects.toMatchObject(invalid);
+    }
     expect(emulator.calls.count('CreateParticipant')).toBe(creates);
+    const { session: held } = await joinedChat(emulator, client);
+    const snapshot = held.snapshot();
+    const connections = emulator.calls.count('CreateParticipantConnection');
+    for (const bad of [{ participantToken: '' }, { instanceId: undefined as unknown as string }]) {
+      await expect(client.resume({ ...snapshot, ...bad }), JSON.stringify(bad)).rejects.toMatchObject(
+        invalid,
+      );
+    }
+    await expect(client.resume(null as unknown as typeof snapshot)).rejects.toMatchObject(invalid);
+    expect(emulator.calls.count('CreateParticipantConnection')).toBe(connections);
   });
 
   it('a client listener that throws changes nothing: the call it saw still succeeds', async () => {
@@ -93,6 +111,50 @@ describe('close() while a disconnect() waits for a quota token', () => {
     expect(emulator.calls.count('DisconnectParticipant')).toBe(1);
     const bot = emulator.contact(second.chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
     expect(bot?.state).toBe('connected');
+    limiter.close();
+  });
+});
+
+describe('closeAll() while a join or resume has no session yet', () => {
+  it('a join past CreateParticipant: rejected with CB_SESSION_ENDED and its bot leaves; nothing stays open', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    client.on('apiCall', (call) => {
+      if (call.operation === 'CreateParticipant' && call.outcome === 'ok') client.closeAll(); // a shutdown
+    });
+    await expect(
+      client.join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' }),
+    ).rejects.toMatchObject({ code: 'CB_SESSION_ENDED' });
+    const bot = emulator.contact(chat.contactId).participants.find((p) => p.role === 'CUSTOM_BOT');
+    expect(bot?.state).toBe('left');
+    expect(client.sessions.size).toBe(0);
+  });
+
+  it('a join or resume still waiting for a quota token gives up at once: nothing was created', async () => {
+    const limiter = new TokenBucketLimiter({
+      rates: {
+        CreateParticipant: { rate: 0.1, burst: 1 },
+        CreateParticipantConnection: { rate: 0.1, burst: 2 },
+      },
+    });
+    const { emulator, client } = await setup({ client: { rateLimiter: limiter } });
+    const { session } = await joinedChat(emulator, client); // takes the CreateParticipant token
+    const snapshot = session.snapshot();
+    await session.sendMessage('uses its ConnectionToken'); // the second connection token is spent below
+    await client.resume(snapshot).then((resumed) => resumed.close()); // takes the other connection token
+    const chat = emulator.startChat();
+    const joining = client.join({
+      instanceId: emulator.instanceId,
+      contactId: chat.contactId,
+      displayName: 'B',
+    });
+    const resuming = client.resume(snapshot);
+    const creates = emulator.calls.count('CreateParticipant');
+    client.closeAll();
+    await expect(joining).rejects.toMatchObject({ code: 'CB_SESSION_ENDED' });
+    await expect(resuming).rejects.toMatchObject({ code: 'CB_SESSION_ENDED' });
+    expect(emulator.calls.count('CreateParticipant')).toBe(creates);
+    expect(emulator.contact(chat.contactId).participants.some((p) => p.role === 'CUSTOM_BOT')).toBe(false);
     limiter.close();
   });
 });

@@ -20,7 +20,7 @@ export const DEFAULT_QUOTAS: Readonly<Record<string, Rate>> = {
   GetContactAttributes: { rate: 10, burst: 15 },
   DescribeContact: { rate: 10, burst: 15 },
   StartChatContact: { rate: 5, burst: 8 },
-  StopContact: { rate: 5, burst: 8 },
+  StopContact: { rate: 2, burst: 5 }, // no quota of its own: the Connect API default
 };
 
 /** Which quota bucket an operation draws from. */

@@ -1,4 +1,9 @@
-import { ConflictException, DescribeContactCommand, InternalServiceException } from '@aws-sdk/client-connect';
+import {
+  ConflictException,
+  DescribeContactCommand,
+  InternalServiceException,
+  StopContactCommand,
+} from '@aws-sdk/client-connect';
 import {
   AccessDeniedException,
   GetTranscriptCommand,
@@ -7,7 +12,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-connectparticipant';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, EVENT, startEmulator } from '../../src/emulator/index.js';
+import { type Emulator, EVENT, startEmulator, systemClock } from '../../src/emulator/index.js';
 import { chatKit, rejection, statusOf } from '../support/chat.js';
 import { ChatjsCustomer } from '../support/chatjs-customer.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
@@ -202,6 +207,23 @@ describe('failNext', () => {
 });
 
 describe('quotas', () => {
+  it('StopContact has the Connect API default quota (2/s, burst 5; it has none of its own)', async () => {
+    // Time stands still: nothing refills while the burst is on the wire.
+    const frozen = Date.now();
+    const still = await startEmulator({ quotas: true, clock: { ...systemClock, now: () => frozen } });
+    try {
+      const { connect } = chatKit(still).sdk;
+      const stops = Array.from({ length: 8 }, () => still.startChat()).map((started) =>
+        connect
+          .send(new StopContactCommand({ InstanceId: still.instanceId, ContactId: started.contactId }))
+          .then(() => 200, statusOf),
+      );
+      expect((await Promise.all(stops)).sort()).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    } finally {
+      await still.close();
+    }
+  });
+
   it('throttle a burst of SendMessage beyond 15 and refill over time', async () => {
     const customer = await chat.customer();
     emulator.faults.quotas(true);

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Bot, type BotDefinition, checkBotDefinition } from '../bot/bot.js';
-import { ConnectBotError, ErrorCode } from '../errors.js';
+import { ConnectBotError, describeThrown, ErrorCode } from '../errors.js';
 import type { ChatSession } from '../session/session.js';
 import { type HeldChat, HostedChat, type HostedChatOptions } from './chat.js';
 
@@ -115,7 +115,7 @@ export async function loadBots(dir: string, names?: string[]): Promise<PreparedB
     } catch (error) {
       throw new ConnectBotError(
         ErrorCode.BotLoadFailed,
-        `bot "${name}" failed to load: ${(error as Error).message}`,
+        `${file}: bot "${name}" failed to load: ${error instanceof Error ? error.message : describeThrown(error)}`,
         {
           cause: error,
         },
@@ -133,7 +133,15 @@ export async function loadBots(dir: string, names?: string[]): Promise<PreparedB
         `${file} defines bot "${module.default.name}", expected "${name}"`,
       );
     }
-    bots.push(prepareBot(module.default));
+    try {
+      bots.push(prepareBot(module.default));
+    } catch (error) {
+      // The definition's own checks and its setup: the message names the file too.
+      const failure = error as ConnectBotError;
+      throw new ConnectBotError(ErrorCode.BotLoadFailed, `${file}: ${failure.message}`, {
+        cause: failure.cause ?? failure,
+      });
+    }
   }
   return bots;
 }

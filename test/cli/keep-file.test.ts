@@ -97,7 +97,9 @@ throw a;
     expect(await cli.exit()).toBe(1);
     const output = cli.stderr.join('\n');
     expect(output).not.toContain('Maximum call stack size exceeded');
-    expect(output).toContain('connect-bot: CB_BOT_LOAD_FAILED: bot "loop" failed to load: first');
+    expect(output).toContain(
+      `connect-bot: CB_BOT_LOAD_FAILED: ${join(bots, 'loop.ts')}: bot "loop" failed to load: first`,
+    );
     expect(cli.stderr.length).toBeLessThan(50);
   });
 });

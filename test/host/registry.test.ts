@@ -87,6 +87,25 @@ describe('loadBots', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('names the file in every load failure: import, definition checks, setup', async () => {
+    const dir = await botsDir({
+      'broken.mjs': 'throw new Error("syntax slip");\n',
+      'quiet/index.mjs': plain('quiet', ''),
+      'boom.mjs':
+        "export default { name: 'boom', displayName: 'Boom', setup() { throw new Error('kaboom'); } };\n",
+    });
+    for (const [name, file, reason] of [
+      ['broken', 'broken.mjs', 'syntax slip'],
+      ['quiet', join('quiet', 'index.mjs'), 'displayName'],
+      ['boom', 'boom.mjs', 'kaboom'],
+    ] as const) {
+      const error = await loadBots(dir, [name]).catch((e: unknown) => e);
+      expect(error, name).toMatchObject({ code: 'CB_BOT_LOAD_FAILED' });
+      expect((error as Error).message, name).toContain(join(dir, file));
+      expect((error as Error).message, name).toContain(reason);
+    }
+  });
+
   it('refuses a bot whose name is not its file name', async () => {
     const dir = await botsDir({ 'echo.mjs': plain('other') });
     await expect(loadBots(dir)).rejects.toMatchObject({

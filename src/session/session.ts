@@ -1065,20 +1065,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async refreshToken(): Promise<void> {
     if (this.ended) return;
     try {
-      const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
-      if (this.ended) return;
-      const missing = missingField(connection, false);
-      if (missing) {
-        throw new ConnectBotError(
-          ErrorCode.BadResponse,
-          `CreateParticipantConnection returned no ${missing}`,
-        );
-      }
-      this.adoptConnection(connection);
-      this.stats.tokenRefreshes++;
-      this.log.info({ event: 'refresh' }, 'connection token refreshed');
-      this.guarded('tokenRefreshed', () => this.emit('tokenRefreshed'));
-      if (!this.ended) this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'refresh'));
+      await this.newToken('scheduled');
     } catch (error) {
       if (this.ended || !this.setback(error, 'refresh-failed', 'token refresh failed; will retry')) return;
       // Back off while refreshes keep failing; a call that meets an expired token refreshes on its own.
@@ -1087,6 +1074,24 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       return;
     }
     this.refreshFailures = 0;
+  }
+
+  /**
+   * A fresh ConnectionToken (CreateParticipantConnection for credentials only), adopted, counted and announced:
+   * the scheduled refresh, or a call's answer to a 403 (`why`).
+   */
+  private async newToken(why: 'scheduled' | 'refused'): Promise<void> {
+    const connection = await this.createConnection(['CONNECTION_CREDENTIALS']);
+    if (this.ended) return;
+    const missing = missingField(connection, false);
+    if (missing) {
+      throw new ConnectBotError(ErrorCode.BadResponse, `CreateParticipantConnection returned no ${missing}`);
+    }
+    this.adoptConnection(connection);
+    this.stats.tokenRefreshes++;
+    this.log.info({ event: 'refresh', why }, 'connection token refreshed');
+    this.guarded('tokenRefreshed', () => this.emit('tokenRefreshed'));
+    if (!this.ended) this.guarded('lifecycle', () => this.ctx.lifecycle(this, 'refresh'));
   }
 
   /**
@@ -1299,7 +1304,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         );
       }
       try {
-        this.adoptConnection(await this.createConnection(['CONNECTION_CREDENTIALS']));
+        await this.newToken('refused');
       } catch (refresh) {
         if (this.isAccessDenied(refresh as ConnectBotError)) {
           this.endDenied(refresh as ConnectBotError);

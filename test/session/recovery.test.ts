@@ -374,9 +374,19 @@ describe('ChatSession end', () => {
   it('recovers from an expired ConnectionToken with a fresh one', async () => {
     const { emulator, client } = await setup();
     const { chat, session } = await joinedChat(emulator, client);
+    const lifecycle: string[] = [];
+    client.on('lifecycle', (_session, event) => lifecycle.push(event));
+    let announced = 0;
+    session.on('tokenRefreshed', () => announced++);
     emulator.faults.expireConnectionTokens({ contactId: chat.contactId, role: 'CUSTOM_BOT' });
     await session.sendMessage('with a new token');
     expect(session.state).toBe('open');
+    // Counted and announced as any refresh is (the playground's Refreshes column, bothost_token_refreshes_total).
+    expect({ refreshes: session.stats.tokenRefreshes, announced, lifecycle }).toEqual({
+      refreshes: 1,
+      announced: 1,
+      lifecycle: ['refresh'],
+    });
   });
 
   it('ends with removed when an agent joins', async () => {

@@ -171,7 +171,7 @@ async function joinCommand(args: string[]): Promise<void> {
 
 async function playgroundCommand(args: string[]): Promise<void> {
   parseArgs({ args, options: {} }); // it takes no options: anything given is a usage error
-  const level = process.env.CONNECT_BOT_LOG_LEVEL ?? 'info';
+  const level = process.env.CONNECT_BOT_LOG_LEVEL || 'info'; // empty is unset, as in `start`'s configuration
   if (!LOG_LEVELS.includes(level as LogLevel)) {
     throw new ConnectBotError(
       ErrorCode.ConfigInvalid,

@@ -94,11 +94,12 @@ export class PlaygroundServer {
       if (req.method === 'POST' && path === '/api/chats')
         return sendJson(res, 200, this.startChat(await readJson(req)));
       const chat = /^\/api\/chats\/([^/]+)(\/faults)?$/.exec(path);
-      if (chat && req.method === 'GET' && !chat[2])
-        return sendJson(res, 200, this.stack.emulator.contact(decodeURIComponent(chat[1]!)));
-      if (chat && req.method === 'POST' && chat[2]) {
+      const contactId = chat ? decoded(chat[1]!) : undefined; // a bad escape names no chat: 404
+      if (contactId !== undefined && req.method === 'GET' && !chat![2])
+        return sendJson(res, 200, this.stack.emulator.contact(contactId));
+      if (contactId !== undefined && req.method === 'POST' && chat![2]) {
         const { fault } = parse(faultRequest, await readJson(req), `{ "fault": ${FAULTS.join(' | ')} }`);
-        return sendJson(res, 200, this.inject(decodeURIComponent(chat[1]!), fault));
+        return sendJson(res, 200, this.inject(contactId, fault));
       }
       sendJson(res, 404, { code: 'NOT_FOUND', error: 'not found' });
     } catch (error) {
@@ -226,4 +227,13 @@ function errorAnswer(error: unknown): { status: number; code: string; message: s
   if (error instanceof ApiError && error.status < 500)
     return { status: error.status, code: error.type, message: error.message };
   return { status: 500, code: ErrorCode.Internal, message: 'internal error' };
+}
+
+/** `decodeURIComponent`, or undefined for text that is not valid percent-encoding. */
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -24,6 +24,20 @@ describe('npm start: bad environment and arguments', () => {
     expect(code).toBe(2);
   });
 
+  it('an empty CONNECT_BOT_LOG_LEVEL is unset, as `connect-bot start` reads it (what `docker run -e NAME` gives)', async () => {
+    const cli = runCli(['playground'], { env: { CONNECT_BOT_LOG_LEVEL: '' } });
+    try {
+      const outcome = await Promise.race([
+        cli.exit().then((code) => ({ exited: code, stderr: cli.stderr.join('\n') })),
+        cli.line('connect-bot ready ').then(() => 'ready' as const),
+      ]);
+      expect(outcome).toBe('ready');
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exit();
+    }
+  });
+
   it('`connect-bot playground --port 5` is a usage error, not silently ignored', async () => {
     const cli = runCli(['playground', '--port', '5']);
     // Either it refuses at once (exit 2), or it starts and has ignored the option: stop it then.

@@ -37,6 +37,9 @@ describe('playground API: bad input', () => {
   it('an unknown chat is 404, not 400 (GET and faults)', async () => {
     expect((await call('GET', '/api/chats/no-such-contact')).status).toBe(404);
     expect((await call('POST', '/api/chats/no-such-contact/faults', '{"fault":"drop"}')).status).toBe(404);
+    // Not valid percent-encoding: no chat has that id (it was a 500 CB_INTERNAL).
+    expect((await call('GET', '/api/chats/%E0%A4%A')).status).toBe(404);
+    expect((await call('POST', '/api/chats/%E0%A4%A/faults', '{"fault":"drop"}')).status).toBe(404);
   });
 
   it('errors carry a code, like the join endpoint does', async () => {

@@ -75,6 +75,11 @@ describe.skipIf(!haveChromium)('playground in a real browser', () => {
 
     await say(page, 'shipping');
     await botSays(page, '3-5 business days');
+    // The composer holds at most what SendMessage accepts (text/plain: 1024 characters).
+    await say(page, 'z'.repeat(1100));
+    const long = page.locator('[data-testid=customer-message]', { hasText: 'zzzzzzzzzz' }).first();
+    await long.waitFor({ timeout: 15_000 });
+    expect((await long.textContent())?.match(/z+/)?.[0]).toHaveLength(1024);
     // Markdown from the bot is rendered, not shown raw.
     expect(
       await page.locator('[data-testid=bot-message] strong', { hasText: '3-5 business days' }).count(),

@@ -194,8 +194,15 @@ $('composer').addEventListener('submit', async (event) => {
   event.preventDefault();
   const text = $('text').value.trim();
   if (!text || !session) return;
-  $('text').value = '';
-  await session.sendMessage({ contentType: 'text/plain', message: text });
+  const input = $('text');
+  input.value = '';
+  try {
+    await session.sendMessage({ contentType: 'text/plain', message: text });
+  } catch (error) {
+    // Refused (too long, the chat ended) or not sent: give the text back and say so.
+    if (!input.value) input.value = text;
+    $('status').textContent = `Your message was not sent: ${describe(error)}`;
+  }
 });
 
 $('text').addEventListener('input', () => {
@@ -203,8 +210,15 @@ $('text').addEventListener('input', () => {
 });
 
 $('leave').addEventListener('click', async () => {
-  await session?.disconnectParticipant();
+  await session?.disconnectParticipant().catch((error) => {
+    $('status').textContent = `Could not leave: ${describe(error)}`;
+  });
 });
+
+/** What a chatjs rejection says: an Error, or the service's answer (`{ message }`, `{ error: { message } }`). */
+function describe(error) {
+  return error?.message ?? error?.error?.message ?? error?.statusText ?? String(error);
+}
 
 for (const button of document.querySelectorAll('[data-fault]')) {
   button.addEventListener('click', async () => {

@@ -624,13 +624,18 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** The current websocket URL if it is younger than `urlMaxAgeMs`, else a fresh one. */
   private async freshUrl(): Promise<string> {
     if (this.url && performance.now() - this.urlIssuedAt < this.ctx.timings.urlMaxAgeMs) return this.url;
+    return this.newConnection();
+  }
+
+  /** A new websocket URL and ConnectionToken, adopted; the URL. */
+  private async newConnection(): Promise<string> {
     const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
     const missing = missingField(connection, true);
     // Retried like a failed socket: an older URL or token must not stand in for the ones asked for.
     if (missing)
       throw new ConnectBotError(ErrorCode.BadResponse, `CreateParticipantConnection returned no ${missing}`);
     this.adoptConnection(connection);
-    return this.url!;
+    return connection.Websocket!.Url!;
   }
 
   private createConnection(
@@ -1133,10 +1138,9 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     const current = () => this.currentState === 'rotating' && this.rotationCount === rotation;
     let backfilling = false;
     try {
-      const connection = await this.createConnection(['WEBSOCKET', 'CONNECTION_CREDENTIALS']);
-      this.adoptConnection(connection); // fresh credentials are good to have, whoever goes on
+      const url = await this.newConnection(); // fresh credentials are good to have, whoever goes on
       if (!current()) return;
-      const incoming = await this.openSubscribed(this.url!);
+      const incoming = await this.openSubscribed(url);
       if (!current()) {
         incoming.close();
         return;

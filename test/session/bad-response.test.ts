@@ -3,9 +3,10 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
-import { ChatClient, ConnectBotError, ErrorCode } from '../../src/index.js';
+import { ChatClient, ConnectBotError, ErrorCode, type SessionTimings } from '../../src/index.js';
 import { FAST_TIMINGS } from '../support/harness.js';
 import { dummyCredentials } from '../support/sdk.js';
+import { nextEvent } from '../support/wait.js';
 
 /**
  * A proxy in front of the emulator's API that takes `field` out of the next `count` CreateParticipantConnection
@@ -50,15 +51,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setupBehindProxy() {
-  const emulator = await startEmulator();
+async function setupBehindProxy(
+  options: { connectionExpiryMs?: number; timings?: Partial<SessionTimings> } = {},
+) {
+  const emulator = await startEmulator(
+    options.connectionExpiryMs ? { timings: { connectionExpiryMs: options.connectionExpiryMs } } : {},
+  );
   const proxy = await strippingProxy(emulator.endpoint);
   const client = new ChatClient({
     region: emulator.region,
     endpoint: proxy.endpoint,
     credentials: dummyCredentials,
     retry: { minDelayMs: 20, maxDelayMs: 200 },
-    timings: FAST_TIMINGS,
+    timings: { ...FAST_TIMINGS, ...options.timings },
   });
   cleanups.push(
     () => emulator.close(),
@@ -87,6 +92,20 @@ describe('an answer without the fields asked for (CB_BAD_RESPONSE)', () => {
     const session = await join();
     expect(session.state).toBe('open');
     expect(emulator.calls.count('CreateParticipantConnection')).toBe(3);
+  });
+
+  it("a rotation's CreateParticipantConnection with no websocket URL is CB_BAD_RESPONSE, and retried", async () => {
+    const { proxy, join } = await setupBehindProxy({
+      connectionExpiryMs: 3000,
+      timings: { rotationMarginMs: 1000, urlMaxAgeMs: 100 },
+    });
+    const session = await join();
+    proxy.strip('/participant/connection', 'Websocket', 1);
+    const [error] = await nextEvent(session, 'error', () => true, 8000);
+    expect(error).toBeInstanceOf(ConnectBotError); // it was a TypeError: the socket was opened on no URL
+    expect(error.code).toBe(ErrorCode.BadResponse);
+    await nextEvent(session, 'rotated', () => true, 8000);
+    expect(session.stats.rotations).toBe(1);
   });
 
   it('a CreateParticipant with no credentials fails the join with CB_BAD_RESPONSE', async () => {

@@ -599,7 +599,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   private async openSubscribed(url: string): Promise<ChatSocket> {
     const { timings, scheduler } = this.ctx;
-    const socket = await ChatSocket.open(url, this, scheduler, timings.openTimeoutMs);
+    // The end cuts an opening short (internalCall's signal): it would hold a connection for openTimeoutMs.
+    const socket = await this.internalCall('websocket', (signal) =>
+      ChatSocket.open(url, this, scheduler, timings.openTimeoutMs, signal),
+    );
     if (this.ended) {
       socket.close('Session ended');
       throw new AbortError('session ended');

@@ -90,20 +90,29 @@ export class ChatSocket {
     this.ws = ws;
   }
 
-  /** Opens a socket; rejects with `CB_SOCKET_FAILED` when it cannot be opened in `openTimeoutMs`. */
+  /**
+   * Opens a socket; rejects with `CB_SOCKET_FAILED` when it cannot be opened in `openTimeoutMs`, or once `signal`
+   * aborts (the connection under way is cut, not left to its timeout).
+   */
   static open(
     url: string,
     listener: SocketListener,
     scheduler: Scheduler,
     openTimeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<ChatSocket> {
     const socket = new ChatSocket(url, listener, scheduler);
-    return new Promise((resolve, reject) => {
+    const opened = new Promise<ChatSocket>((resolve, reject) => {
       const task = scheduler.schedule(openTimeoutMs, () =>
         socket.failOpen(`websocket did not open in ${openTimeoutMs} ms`),
       );
       socket.opening = { resolve, reject, task };
     });
+    if (!signal) return opened;
+    const abort = () => socket.failOpen('websocket opening given up');
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    return opened.finally(() => signal.removeEventListener('abort', abort));
   }
 
   /** @internal */

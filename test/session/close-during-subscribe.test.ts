@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/index.js';
 import { joinedChat, setup } from '../support/harness.js';
@@ -27,5 +28,32 @@ describe('close() while a new socket is subscribing', () => {
       sockets: 0,
       tasks: 0,
     });
+  });
+
+  it("a reconnect's socket still opening is cut with the session, not left until openTimeoutMs", async () => {
+    // A gateway that takes the TCP connection and never answers the upgrade.
+    const held = new Set<Socket>();
+    const gateway = createServer((socket) => held.add(socket.resume()));
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const { port } = gateway.address() as { port: number };
+    const scheduler = new Scheduler();
+    const { emulator, client, proxy } = await setup({
+      proxy: true,
+      client: { scheduler, timings: { urlMaxAgeMs: 1, openTimeoutMs: 20_000 } },
+    });
+    try {
+      const { chat, session } = await joinedChat(emulator, client);
+      proxy!.edit('/participant/connection', 1, (answer) => {
+        (answer.Websocket as { Url: string }).Url = `ws://127.0.0.1:${port}/connect?AuthToken=x`;
+      });
+      emulator.faults.dropSockets({ contactId: chat.contactId, role: 'CUSTOM_BOT' }, 'abrupt');
+      await waitUntil(() => held.size === 1, 'the reconnect at the silent gateway', 5000);
+      session.close();
+      await waitUntil(() => [...held].every((socket) => socket.closed), 'the half-open connection cut', 3000);
+      expect(scheduler.size).toBe(0);
+    } finally {
+      for (const socket of held) socket.destroy();
+      gateway.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   ContentType,
   type RateLimiter,
 } from '../../src/index.js';
+import { answerEditingProxy, type EditingProxy } from './proxy.js';
 import { dummyCredentials, sdkClients } from './sdk.js';
 import { nextEvent, waitUntil } from './wait.js';
 import { TestSocket } from './ws-client.js';
@@ -26,14 +27,18 @@ export const FAST_TIMINGS = {
   tokenRefreshFloorMs: 200,
 } as const;
 
-/** A fresh emulator and a ChatClient pointed at it; both torn down after the test. */
+/**
+ * A fresh emulator and a ChatClient pointed at it (through an {@link answerEditingProxy} with `proxy`); all torn
+ * down after the test.
+ */
 export async function setup(
-  options: { emulator?: EmulatorOptions; client?: Partial<ChatClientOptions> } = {},
-): Promise<{ emulator: Emulator; client: ChatClient }> {
+  options: { emulator?: EmulatorOptions; client?: Partial<ChatClientOptions>; proxy?: boolean } = {},
+): Promise<{ emulator: Emulator; client: ChatClient; proxy: EditingProxy | undefined }> {
   const emulator = await startEmulator(options.emulator);
+  const proxy = options.proxy ? await answerEditingProxy(emulator.endpoint) : undefined;
   const client = new ChatClient({
     region: emulator.region,
-    endpoint: emulator.endpoint,
+    endpoint: proxy?.endpoint ?? emulator.endpoint,
     credentials: dummyCredentials,
     retry: { minDelayMs: 20, maxDelayMs: 200 },
     ...options.client,
@@ -41,9 +46,10 @@ export async function setup(
   });
   cleanups.push(async () => {
     client.closeAll();
+    await proxy?.close();
     await emulator.close();
   });
-  return { emulator, client };
+  return { emulator, client, proxy };
 }
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -1356,8 +1356,17 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * answer was lost (or has not come yet): we are out, as asked.
    */
   private endDenied(failure: ConnectBotError): void {
-    if (this.leaving) this.end('disconnected');
-    else this.end('access-denied', failure);
+    if (this.leaving) {
+      this.end('disconnected');
+      return;
+    }
+    // The live items a back-fill held back came before the chat closed to us, and the transcript that would
+    // have come first can no longer be read: deliver them rather than drop them (a chat.ended among them ends
+    // the session as `chat-ended`).
+    const held = this.buffer;
+    this.buffer = undefined;
+    for (const item of held ?? []) this.accept(item);
+    this.end('access-denied', failure);
   }
 
   private isAccessDenied(error: ConnectBotError): boolean {

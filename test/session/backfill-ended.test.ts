@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinedChat, setup } from '../support/harness.js';
+import { ContentType, joinedChat, onThrottled, setup } from '../support/harness.js';
 import { nextEvent } from '../support/wait.js';
 
 describe("no 'error' after 'ended' from a back-fill", () => {
@@ -30,4 +30,35 @@ describe("no 'error' after 'ended' from a back-fill", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(late).toEqual([]);
   });
+});
+
+describe('the chat ends while a back-fill holds live items back', () => {
+  // The new socket is subscribed, so the customer's last message and chat.ended arrive live and wait for the
+  // back-fill; its retried GetTranscript then meets the 403 every call meets after the end.
+  for (const path of ['reconnect', 'rotation'] as const) {
+    it(`${path}: the held items are delivered, and chat.ended ends the session as chat-ended`, async () => {
+      const { emulator, client } = await setup({
+        ...(path === 'rotation' ? { emulator: { timings: { connectionExpiryMs: 1500 } } } : {}),
+        client: {
+          retry: { minDelayMs: 300, maxDelayMs: 300 },
+          ...(path === 'rotation' ? { timings: { rotationMarginMs: 700 } } : {}),
+        },
+      });
+      const { chat, session, recorder } = await joinedChat(emulator, client);
+      const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+      emulator.say(chat.contactId, 'before');
+      await recorder.waitForMessages(1);
+      emulator.faults.failNext('GetTranscript', { status: 429, participant: bot });
+      onThrottled(client, 'GetTranscript', () => {
+        emulator.say(chat.contactId, 'bye');
+        emulator.endChat(chat.contactId, 'customer');
+      });
+      const ended = nextEvent(session, 'ended', () => true, 10_000);
+      if (path === 'reconnect') emulator.faults.dropSockets(bot, 'abrupt');
+      const [reason] = await ended;
+      expect(recorder.customerMessages()).toEqual(['before', 'bye']);
+      expect(recorder.items.at(-1)?.ContentType).toBe(ContentType.chatEnded);
+      expect(reason).toBe('chat-ended'); // was access-denied, with 'bye' and chat.ended dropped
+    });
+  }
 });

@@ -279,7 +279,14 @@ export function controlRoutes(emulator: Emulator) {
         headers,
       );
     } catch (error) {
-      if (error instanceof z.ZodError) {
+      if (error instanceof URIError) {
+        sendJson(
+          res,
+          400,
+          { error: 'InvalidInput', message: 'a path label is not valid percent-encoding' },
+          headers,
+        );
+      } else if (error instanceof z.ZodError) {
         const message = error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
         sendJson(res, 400, { error: 'InvalidInput', message }, headers);
       } else if (error instanceof ApiError) {

@@ -10,6 +10,7 @@ import {
   internalError,
   invalidParameter,
   missingAuthentication,
+  serializationError,
   throttled,
   unknownOperation,
 } from './errors.js';
@@ -256,7 +257,14 @@ export class Emulator {
     this.load = new LoadGenerator(this.state, clock);
     this.routes = apiRoutes(this.state).map((route) => compile(route));
     this.control = controlRoutes(this);
-    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server = createServer((req, res) =>
+      this.onRequest(req, res).catch((error: unknown) => {
+        // A last resort: one request's failure never takes the emulator (and every chat in it) down.
+        this.log(`request failed: ${(error as Error)?.stack ?? String(error)}`);
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500).end();
+      }),
+    );
     this.server.on('upgrade', (req, socket, head) => this.gateway.handleUpgrade(req, socket, head));
     this.server.keepAliveTimeout = 5000;
   }
@@ -448,17 +456,25 @@ export class Emulator {
       res.writeHead(204, cors).end();
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const requestId = this.ids('request');
+    const headers = { ...cors, 'x-amzn-RequestId': requestId };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      const error = serializationError('The request target is not a valid URL');
+      sendJson(res, error.status, error.body(), { ...headers, 'x-amzn-ErrorType': error.type });
+      return;
+    }
     if (url.pathname.startsWith('/_emulator/')) {
       await this.control(req, res, url, cors);
       return;
     }
-    const requestId = this.ids('request');
-    const headers = { ...cors, 'x-amzn-RequestId': requestId };
-    const matched = this.match(req.method ?? 'GET', url.pathname);
+    let matched: ReturnType<Emulator['match']>;
     let participantId: string | undefined;
     let clientToken: string | undefined;
     try {
+      matched = this.match(req.method ?? 'GET', url.pathname);
       const text = await readBody(req);
       clientToken = clientTokenIn(text);
       if (!matched) throw unknownOperation();
@@ -517,11 +533,20 @@ export class Emulator {
       if (!m) continue;
       const params: Record<string, string> = {};
       keys.forEach((key, i) => {
-        params[key] = decodeURIComponent(m[i + 1]!);
+        params[key] = decodeLabel(m[i + 1]!);
       });
       return { route, params };
     }
     return undefined;
+  }
+}
+
+/** A path label, percent-decoded; one that is not valid percent-encoding is a SerializationException (400). */
+function decodeLabel(label: string): string {
+  try {
+    return decodeURIComponent(label);
+  } catch {
+    throw serializationError('A path label is not valid percent-encoding');
   }
 }
 

@@ -83,7 +83,14 @@ export class Gateway implements PushTarget {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      this.refusedUpgrades++;
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const token = url.searchParams.get('AuthToken') ?? '';
     const participant = url.pathname === '/ws' ? this.state.websocketParticipant(token) : undefined;
     if (!participant) {

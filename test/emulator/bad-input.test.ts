@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { type ChatParticipant, chatKit, rejection } from '../support/chat.js';
@@ -183,6 +184,21 @@ describe('HTTP', () => {
     expectError(await raw('GET', '/participant/message'), 404, 'UnknownOperationException');
   });
 
+  it('answers a request target it cannot decode with 400, and goes on serving (it used to crash)', async () => {
+    // A path label that is not valid percent-encoding, on an API route and on a control route.
+    const label = `/contacts/${emulator.instanceId}/%E0%A4%A`;
+    expectError(await raw('GET', label, undefined, SIGV4), 400, 'SerializationException');
+    expect((await raw('GET', '/_emulator/contacts/%E0%A4%A')).status).toBe(400);
+    // A target that is no URL at all, as an API request and as a websocket upgrade.
+    expect(await statusLine('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    expect(
+      await statusLine(
+        'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      ),
+    ).toBe('HTTP/1.1 400 Bad Request');
+    await expect(chat.customer()).resolves.toMatchObject({ contactId: expect.any(String) });
+  });
+
   it('refuses requests without credentials with 403', async () => {
     expectError(
       await raw('PUT', '/contact/chat', startChatBody()),
@@ -201,6 +217,26 @@ describe('HTTP', () => {
     );
   });
 });
+
+/** Sends raw bytes to the emulator and resolves with the answer's status line. */
+function statusLine(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(emulator.port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const end = data.indexOf('\r\n');
+      if (end >= 0) {
+        socket.destroy();
+        resolve(data.slice(0, end));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(data || 'closed'));
+    socket.write(text);
+  });
+}
 
 describe('websocket', () => {
   async function open(url: string): Promise<TestSocket> {

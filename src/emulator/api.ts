@@ -263,10 +263,6 @@ export function apiRoutes(state: ChatState): Route[] {
           // Real service behaviour (chatjs #19): FORWARD needs a StartPosition.
           throw invalidParameter('participant', 'Validation exception due to invalid parameter');
         }
-        // An empty page with a NextToken would make the SDK paginator loop: MaxResults 0 ends the scan.
-        if (maxResults === 0) {
-          return { InitialContactId: state.contact(participant!.contactId).initialContactId, Transcript: [] };
-        }
         const chain = participant!.contactId;
         const resume = nextToken ? decodeCursor(nextToken, chain, scanDirection) : undefined;
         const page = state.transcript(participant!, contactId, {
@@ -276,6 +272,9 @@ export function apiRoutes(state: ChatState): Route[] {
           startPosition,
           resume,
         });
+        // Checked like any request; then an empty page with a NextToken would make the SDK paginator loop:
+        // MaxResults 0 ends the scan.
+        if (maxResults === 0) return { InitialContactId: page.initialContactId, Transcript: [] };
         // A fault (repeatNextTokens): the page goes out with the token it was asked with.
         const next = nextToken && state.takeNextTokenRepeat(participant!) ? nextToken : undefined;
         return {

@@ -117,7 +117,13 @@ export class Fields {
       if (entry.length > 32767)
         this.fail(`${name}.${key}`, 'Member must have length less than or equal to 32767');
       total += Buffer.byteLength(key) + Buffer.byteLength(entry);
-      result[key] = entry;
+      // Defined, not assigned: a key named `__proto__` is a key like any other, not the object's prototype.
+      Object.defineProperty(result, key, {
+        value: entry,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     const maxTotal = rule.maxTotalBytes ?? 32768;
     if (total > maxTotal) this.fail(name, `Attributes must not exceed ${maxTotal} bytes in total`);

@@ -406,8 +406,16 @@ export class ChatState extends EventEmitter<StateEvents> {
       contentType === EVENT.read
         ? { ReadTimestamp: time, RecipientParticipantId: sender.participantId }
         : { DeliveredTimestamp: time, RecipientParticipantId: sender.participantId };
+    // The message keeps one receipt per recipient, holding both times (the first of each), as the Receipt
+    // shape does: repeated receipts (a fresh ClientToken each, as chatjs sends them) do not pile up.
     message.MessageMetadata ??= { MessageId: message.Id, Receipts: [] };
-    message.MessageMetadata.Receipts.push(receipt);
+    const kept = message.MessageMetadata.Receipts.find(
+      (r) => r.RecipientParticipantId === sender.participantId,
+    );
+    if (kept) {
+      if ('ReadTimestamp' in receipt) kept.ReadTimestamp ??= receipt.ReadTimestamp;
+      else kept.DeliveredTimestamp ??= receipt.DeliveredTimestamp;
+    } else message.MessageMetadata.Receipts.push({ ...receipt });
     // Receipts travel as MESSAGEMETADATA items; they are not separate transcript items.
     const item = this.appendItem(
       contact,

@@ -43,6 +43,21 @@ export async function checkKeptFileWritable(path: string): Promise<void> {
 }
 
 /**
+ * Where a start keeps the chats it read from `keepFile` while it takes them over: one that dies meanwhile (a crash,
+ * a kill) leaves them there for the next start, which would otherwise find no file and leave them to the Wait
+ * timeout. Removed once the take-over is over (or rewritten with the chats it failed to take).
+ */
+export function takeOverFile(keepFile: string): string {
+  return `${keepFile}.taking-over`;
+}
+
+/** The chats of both lists, one per contact: `first`'s when both have it. */
+export function mergeKept(first: KeptChat[], second: KeptChat[]): KeptChat[] {
+  const contacts = new Set(first.map((chat) => chat.snapshot.contactId));
+  return [...first, ...second.filter((chat) => !contacts.has(chat.snapshot.contactId))];
+}
+
+/**
  * Writes the chats kept at shutdown to `path`, mode 0600 (the snapshots carry participant tokens). The file is
  * written beside it, flushed to disk and renamed into place, and the folder is flushed too: a reader never sees
  * half of it, and a machine that loses power right after the shutdown still has it.

@@ -9,7 +9,14 @@ import { ChatClient } from '../session/client.js';
 import { tuneV8ForHeldChats } from '../session/tuning.js';
 import { BotHost, type KeptChat, type StopResult } from './host.js';
 import { JoinServer } from './join-server.js';
-import { checkKeptFileWritable, readKeptFile, removePartialKeptFiles, writeKeptFile } from './kept-file.js';
+import {
+  checkKeptFileWritable,
+  mergeKept,
+  readKeptFile,
+  removePartialKeptFiles,
+  takeOverFile,
+  writeKeptFile,
+} from './kept-file.js';
 import { loadBots, type PreparedBot } from './registry.js';
 
 export interface RunningHost {
@@ -64,8 +71,11 @@ export async function startHost(
   if (config.host.v8Tuning) tuneV8ForHeldChats();
   const bots = options.bots ?? (await loadBots(config.bots.dir, config.bots.enabled));
   const { keepFile } = config.shutdown;
-  // Read before anything starts, removed once the host is up: a start that fails leaves them for the next.
-  const kept = keepFile ? await readKeptFile(keepFile) : [];
+  const takingOver = keepFile ? takeOverFile(keepFile) : undefined;
+  // Read before anything starts, removed once the host is up: a start that fails leaves them for the next. With
+  // them, the chats a start that died while taking them over had left (its take-over file).
+  const kept =
+    keepFile && takingOver ? mergeKept(await readKeptFile(keepFile), await readKeptFile(takingOver)) : [];
   if (keepFile) await checkKeptFileWritable(keepFile); // any mode: a stop out of time writes its overdue chats
   if (config.bots.default && !bots.some((bot) => bot.name === config.bots.default)) {
     throw new ConnectBotError(
@@ -141,24 +151,40 @@ export async function startHost(
       'shutdown.onShutdown is keep but shutdown.keepFile is unset: no host can resume the kept chats',
     );
   logger.info({ event: 'start', joinUrl, metricsUrl, bots: bots.map((b) => b.name) }, 'bot host started');
-  if (keepFile && kept.length > 0) {
-    // Left in place, the next start would take these chats over while this host holds them.
-    await rm(keepFile, { force: true }).catch(async (error: unknown) => {
+  if (keepFile && takingOver && kept.length > 0) {
+    // Left in place, the next start would take these chats over while this host holds them. Until they are
+    // taken, they are in the take-over file instead: a start that dies meanwhile does not lose them.
+    try {
+      await writeKeptFile(takingOver, kept);
+      await rm(keepFile, { force: true });
+    } catch (error) {
       await server.close();
       limiter?.close();
       await health?.close();
-      throw new ConnectBotError(ErrorCode.KeepFileInvalid, `cannot remove ${keepFile} after reading it`, {
-        cause: error,
-      });
-    });
+      throw new ConnectBotError(
+        ErrorCode.KeepFileInvalid,
+        `cannot move the chats in ${keepFile} to ${takingOver}`,
+        {
+          cause: error,
+        },
+      );
+    }
   }
-  if (keepFile) {
-    const removed = await removePartialKeptFiles(keepFile);
+  if (keepFile && takingOver) {
+    const removed = (await removePartialKeptFiles(keepFile)) + (await removePartialKeptFiles(takingOver));
     if (removed > 0)
       logger.warn({ event: 'keep-partials-removed', count: removed }, 'removed half-written kept-chat files');
   }
   const takeover = takeOver(host, kept, logger);
   let stopping: Promise<void> | undefined;
+  // Once the take-over is over, its file keeps only the chats it failed to take (for the next start to try).
+  const takeOverDone =
+    takingOver && kept.length > 0
+      ? takeover.settled.then(async (summary) => {
+          if (stopping) return; // the stop writes them back and removes the file
+          await settleTakeOverFile(takingOver, summary.notTaken, logger);
+        })
+      : Promise.resolve();
   return {
     host,
     client,
@@ -180,6 +206,10 @@ export async function startHost(
     // taken the host out yet) is answered 503 CB_NOT_ACCEPTING, not refused at TCP.
     try {
       await keepChats(await host.stop());
+      // The chats not taken over are in the keep file now (with `keep`), or let go: the next start must not
+      // take them over from the take-over file too.
+      await takeOverDone;
+      if (takingOver && kept.length > 0) await settleTakeOverFile(takingOver, [], logger);
     } finally {
       // Even when the kept chats could not be written: the endpoints and the limiter's timers do not outlive it.
       await server.close(JOIN_ANSWER_GRACE_MS);
@@ -208,6 +238,16 @@ export async function startHost(
         { event: 'kept-chats-dropped', chats: notTaken.length },
         'kept chats this host never took over are not kept again (shutdown.onShutdown is not keep)',
       );
+  }
+}
+
+/** Rewrites the take-over file with `left`, or removes it when there are none; a failure is logged. */
+async function settleTakeOverFile(path: string, left: KeptChat[], logger: Logger): Promise<void> {
+  try {
+    if (left.length > 0) await writeKeptFile(path, left);
+    else await rm(path, { force: true });
+  } catch (error) {
+    logger.error({ event: 'take-over-file-failed', err: error }, `could not update ${path}`);
   }
 }
 

@@ -20,7 +20,8 @@ const connect = globalThis.connect;
 let session;
 
 function report(name, data) {
-  if (process.connected) process.send({ type: 'event', name, at: Date.now(), data: plain(data) });
+  // With a callback, a send that meets a parent already gone (EPIPE) fails quietly instead of crashing the child.
+  if (process.connected) process.send({ type: 'event', name, at: Date.now(), data: plain(data) }, () => {});
 }
 
 /** A JSON-safe copy: IPC serializes with JSON, and chatjs events may hold circular SDK objects. */
@@ -127,9 +128,9 @@ process.on('message', async (message) => {
     const handler = commands[cmd];
     if (!handler) throw new Error(`unknown command ${cmd}`);
     const value = await handler(args ?? {});
-    process.send({ type: 'reply', id, ok: true, value: plain(value) });
+    process.send({ type: 'reply', id, ok: true, value: plain(value) }, () => {});
   } catch (error) {
-    process.send({ type: 'reply', id, ok: false, error: errorText(error) });
+    process.send({ type: 'reply', id, ok: false, error: errorText(error) }, () => {});
   }
 });
 

@@ -3,9 +3,10 @@ import { attributesProblem } from '../connect/attributes.js';
 import { DEFAULT_QUOTAS } from '../connect/quotas.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
+import { MAX_TIMER_MS, sessionTimingsSchema } from '../session/timings.js';
 
 /** Largest delay Node's timers honour; beyond it they fire after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS };
 /** The buckets `quotas.rates` may override. */
 export const QUOTA_BUCKETS: readonly string[] = Object.keys(DEFAULT_QUOTAS);
 
@@ -113,25 +114,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    session: z
-      .object({
-        heartbeatIntervalMs: ms,
-        pingEveryHeartbeats: positiveInt,
-        subscribeAckTimeoutMs: ms,
-        subscribeResends: z.number().int().min(0),
-        openTimeoutMs: ms,
-        urlMaxAgeMs: ms,
-        rotationMarginMs: ms,
-        maxSocketAgeMs: ms,
-        rotationFloorMs: ms,
-        tokenRefreshMarginMs: ms,
-        tokenRefreshFloorMs: ms,
-        invalidExpiryRetryMs: ms,
-        reconnectMinDelayMs: ms,
-        reconnectMaxDelayMs: ms,
-        joinWindowMs: ms,
-        dedupeWindow: z.number().int().min(MIN_DEDUPE_WINDOW),
-      })
+    session: sessionTimingsSchema
+      .extend({ dedupeWindow: z.number().int().min(MIN_DEDUPE_WINDOW) })
       .partial()
       .strict()
       .prefault({}),

@@ -24,7 +24,7 @@ import {
   type SessionContext,
   type SessionSnapshot,
 } from './session.js';
-import { DEFAULT_SESSION_TIMINGS, type SessionTimings } from './timings.js';
+import { resolveTimings, type SessionTimings } from './timings.js';
 
 export interface ChatClientOptions extends AwsClientOptions {
   /** Heartbeat, refresh, rotation and backoff timings. */
@@ -109,7 +109,7 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       aws: options.aws ?? awsClients(options),
       caller,
       scheduler: options.scheduler ?? sharedScheduler,
-      timings: { ...DEFAULT_SESSION_TIMINGS, ...options.timings },
+      timings: resolveTimings(options.timings),
       dedupeWindow,
       logger: options.logger ?? silentLogger,
       sessionError: (session, error) => this.emit('sessionError', session, error),

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { ConnectBotError, ErrorCode } from '../errors.js';
+
 /**
  * Every timing of a chat session in one place. The defaults follow the service (protocol.md §3–4) and
  * chatjs's proven values; tests shrink them to run hours of behaviour in seconds.
@@ -52,3 +55,47 @@ export const DEFAULT_SESSION_TIMINGS: Readonly<SessionTimings> = {
   reconnectMaxDelayMs: 30_000,
   joinWindowMs: 15_000,
 };
+
+/** The longest delay Node's timers take (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const count = z.number().int().positive();
+const ms = count.max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest Node timer)`);
+
+/** What each timing may be: the configuration's `session.*` and `ChatClient`'s `timings` alike. */
+export const sessionTimingsSchema = z.object({
+  heartbeatIntervalMs: ms,
+  pingEveryHeartbeats: count,
+  subscribeAckTimeoutMs: ms,
+  subscribeResends: z.number().int().min(0),
+  openTimeoutMs: ms,
+  urlMaxAgeMs: ms,
+  rotationMarginMs: ms,
+  maxSocketAgeMs: ms,
+  rotationFloorMs: ms,
+  tokenRefreshMarginMs: ms,
+  tokenRefreshFloorMs: ms,
+  invalidExpiryRetryMs: ms,
+  reconnectMinDelayMs: ms,
+  reconnectMaxDelayMs: ms,
+  joinWindowMs: ms,
+}) satisfies z.ZodType<SessionTimings>;
+
+/**
+ * The defaults with `overrides` applied (an `undefined` one is unset). A timing that is not a whole number of
+ * milliseconds within Node's timer range, or not a timing at all, is `CB_INVALID_ARGUMENT`: a NaN delay would stall
+ * the scheduler every session shares.
+ */
+export function resolveTimings(overrides: Partial<SessionTimings> = {}): SessionTimings {
+  const given = Object.fromEntries(
+    Object.entries(overrides ?? {}).filter(([, value]) => value !== undefined),
+  );
+  const checked = sessionTimingsSchema.partial().strict().safeParse(given);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((issue) =>
+      issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    );
+    throw new ConnectBotError(ErrorCode.InvalidArgument, `invalid timings: ${problems.join('; ')}`);
+  }
+  return { ...DEFAULT_SESSION_TIMINGS, ...checked.data };
+}

@@ -51,7 +51,7 @@ export class Scheduler {
   /** Runs `run` after `delayMs`. */
   schedule(delayMs: number, run: () => void): ScheduledTask {
     const task: ScheduledTask = {
-      at: this.now() + Math.max(0, delayMs),
+      at: this.now() + (delayMs > 0 ? delayMs : 0), // NaN, like setTimeout, is 0: a NaN `at` would stall the heap
       index: this.heap.length,
       run,
     };
@@ -68,7 +68,7 @@ export class Scheduler {
    * then needs more frequent full collections (bench/held-chats.ts).
    */
   reschedule(task: ScheduledTask, delayMs: number): void {
-    (task as { at: number }).at = this.now() + Math.max(0, delayMs);
+    (task as { at: number }).at = this.now() + (delayMs > 0 ? delayMs : 0);
     if (task.index < 0) {
       task.index = this.heap.length;
       this.heap.push(task);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type MessageContentType, TokenBucketLimiter } from '../../src/index.js';
+import {
+  ChatClient,
+  DEFAULT_SESSION_TIMINGS,
+  type MessageContentType,
+  type SessionTimings,
+  TokenBucketLimiter,
+} from '../../src/index.js';
 import type { EventKind } from '../../src/session/session.js';
 import { joinedChat, setup } from '../support/harness.js';
 import { waitUntil } from '../support/wait.js';
@@ -44,6 +50,26 @@ describe('the session API keeps what the README says', () => {
     }
     await expect(client.resume(null as unknown as typeof snapshot)).rejects.toMatchObject(invalid);
     expect(emulator.calls.count('CreateParticipantConnection')).toBe(connections);
+  });
+
+  it('checks timings given in code as the configuration does; an undefined one is the default', () => {
+    const client = (timings: Record<string, unknown>) =>
+      new ChatClient({ region: 'us-east-1', timings: timings as Partial<SessionTimings> });
+    for (const bad of [
+      { openTimeoutMs: Number.NaN },
+      { heartbeatIntervalMs: 0 },
+      { rotationMarginMs: 2 ** 31 },
+      { subscribeResends: -1 },
+      { heartbeatMs: 1000 },
+    ]) {
+      expect(() => client(bad), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'CB_INVALID_ARGUMENT', message: expect.stringContaining('timings') }),
+      );
+    }
+    expect(client({ openTimeoutMs: undefined, subscribeResends: 0 }).timings).toMatchObject({
+      openTimeoutMs: DEFAULT_SESSION_TIMINGS.openTimeoutMs,
+      subscribeResends: 0,
+    });
   });
 
   it('a client listener that throws changes nothing: the call it saw still succeeds', async () => {

@@ -17,6 +17,25 @@ describe('Scheduler', () => {
     expect(scheduler.size).toBe(0);
   });
 
+  it('a NaN delay runs at once, as setTimeout would, and stalls no other task', async () => {
+    const scheduler = new Scheduler(0);
+    const ran: string[] = [];
+    let moved: ReturnType<Scheduler['schedule']> | undefined;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000); // the bound; a stalled heap runs nothing
+      scheduler.schedule(Number.NaN, () => ran.push('nan'));
+      moved = scheduler.schedule(10_000, () => ran.push('moved'));
+      scheduler.reschedule(moved, Number.NaN);
+      scheduler.schedule(20, () => {
+        ran.push('later');
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    expect(ran.sort()).toEqual(['later', 'moved', 'nan']);
+    expect(scheduler.size).toBe(0);
+  });
+
   it('keeps the heap consistent under random schedule/cancel', () => {
     const scheduler = new Scheduler();
     const tasks = Array.from({ length: 500 }, (_, i) => scheduler.schedule((i * 7919) % 1000, () => {}));

@@ -9,7 +9,8 @@ export interface RateLimiter {
   throttled(operation: string, scope: string): void;
 }
 
-export type CallOutcome = 'ok' | 'throttled' | 'refused' | 'network';
+/** `aborted`: cut short by its caller's signal (the session ended, a shutdown), not a failure of the call. */
+export type CallOutcome = 'ok' | 'throttled' | 'refused' | 'network' | 'aborted';
 
 /** One attempt of one API call, for metrics. */
 export interface ApiCallRecord {
@@ -101,7 +102,8 @@ export class ApiCaller {
             this.record({ operation, outcome, durationMs, status: error.status });
             if (error.throttled) this.limiter?.throttled(operation, scope);
           } else {
-            this.record({ operation, outcome: 'network', durationMs });
+            const outcome = options.signal?.aborted ? 'aborted' : 'network';
+            this.record({ operation, outcome, durationMs });
           }
           throw error;
         }

@@ -26,7 +26,7 @@ const SECRET_TEXT: Array<[RegExp, string]> = [
   [/wss?:\/\/[^\s"'<>]+/gi, REDACTED],
   [/(AuthToken=)[^&\s"'<>]+/gi, `$1${REDACTED}`],
   [/(x-amz-bearer["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi, `$1${REDACTED}`],
-  [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, `$1${REDACTED}`],
+  [/(Bearer\s+)[^\s"'<>,;]+/gi, `$1${REDACTED}`],
 ];
 
 /** Removes credentials from free text. */
@@ -92,11 +92,26 @@ export function createLogger(options: LoggerOptions = {}): Logger & pino.Logger 
       // Messages are free text too.
       logMethod(args, method) {
         const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubText(arg) : arg)) as typeof args;
+        // With an error and no message, pino would use the error's own message, unscrubbed.
+        if (scrubbed.length === 1 && typeof scrubbed[0] === 'object' && scrubbed[0] !== null) {
+          const first = scrubbed[0] as { err?: unknown };
+          const error = first instanceof Error ? first : first.err;
+          if (error instanceof Error) (scrubbed as unknown[]).push(scrubText(error.message));
+        }
         method.apply(this, scrubbed);
       },
     },
   };
-  if (options.destination) return pino(config, options.destination as pino.DestinationStream);
-  if (pretty) return pino({ ...config, transport: { target: 'pino-pretty', options: { colorize: true } } });
-  return pino(config);
+  const logger = options.destination
+    ? pino(config, options.destination as pino.DestinationStream)
+    : pino(
+        pretty ? { ...config, transport: { target: 'pino-pretty', options: { colorize: true } } } : config,
+      );
+  // A child's bindings are fields of every line it writes, and pino writes them as they are: scrubbed here. Its
+  // children inherit `child` from it (pino creates them with Object.create), so every generation is covered.
+  const child = logger.child;
+  logger.child = function (this: pino.Logger, bindings, childOptions) {
+    return child.call(this, scrub(bindings) as pino.Bindings, childOptions);
+  } as typeof logger.child;
+  return logger;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, scrub, scrubText } from '../../src/observability/logger.js';
+import { createLogger, REDACTED, scrub, scrubText } from '../../src/observability/logger.js';
 import { chatWithBot, waitForBotMessages } from '../support/host-harness.js';
-import { runningHost, SECRET } from '../support/running-host.js';
+import { LogCapture, runningHost, SECRET } from '../support/running-host.js';
 import { nextEvent, waitUntil } from '../support/wait.js';
 
 describe('log redaction', () => {
@@ -29,6 +29,19 @@ describe('log redaction', () => {
     expect(out).toContain('AccessDeniedException');
     expect(scrubText('see wss://h/p?AuthToken=abc&x=1 now')).toBe(`see ${REDACTED} now`);
     expect(scrubText('opening ws://127.0.0.1:9/ws?AuthToken=abc')).toBe(`opening ${REDACTED}`);
+  });
+
+  it("is done by the logger itself: an error's message standing in for msg, a child's bindings, any Bearer", () => {
+    const logs = new LogCapture();
+    const log = createLogger({ level: 'trace', destination: logs, pretty: false });
+    const url = 'wss://gw.example/connect?AuthToken=SECRET-1';
+    log.warn({ err: new Error(`socket to ${url} failed`) }); // no message: pino would use the error's
+    log.error(new Error(`reconnect to ${url} failed`));
+    log.child({ participantToken: 'SECRET-2' }).child({ url }).info({ event: 'x' }, 'bound');
+    log.info(`authorization: bearer SECRET-3 and Bearer abc!SECRET-4#0123`);
+    expect(logs.lines).toHaveLength(4);
+    expect(logs.text).not.toMatch(/SECRET-\d/);
+    expect(logs.events()[0]).toMatchObject({ msg: `socket to ${REDACTED} failed` });
   });
 
   it('a full run through joins, reconnects, rotations, refreshes, errors and handoffs logs no token or websocket URL', async () => {

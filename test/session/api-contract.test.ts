@@ -8,7 +8,7 @@ import {
 } from '../../src/index.js';
 import type { EventKind } from '../../src/session/session.js';
 import { joinedChat, setup } from '../support/harness.js';
-import { waitUntil } from '../support/wait.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
 
 describe('the session API keeps what the README says', () => {
   it('refuses a bad argument with CB_INVALID_ARGUMENT before any call, whatever its type', async () => {
@@ -121,6 +121,22 @@ describe('the session API keeps what the README says', () => {
     expect(emulator.calls.count('CreateParticipant')).toBe(2);
     const bots = emulator.contact(chat.contactId).participants.filter((p) => p.role === 'CUSTOM_BOT');
     expect(bots.map((bot) => bot.participantId)).toEqual([session.participantId]);
+  });
+});
+
+describe("the session's own call in flight when it ends", () => {
+  it('is reported as apiCall outcome aborted, not a network failure', async () => {
+    const { emulator, client, proxy } = await setup({
+      proxy: true,
+      emulator: { timings: { connectionTokenTtlMs: 1500 } },
+      client: { timings: { tokenRefreshMarginMs: 700, tokenRefreshFloorMs: 100 } },
+    });
+    const { session } = await joinedChat(emulator, client);
+    proxy!.hold('/participant/connection'); // the token refresh, held in flight
+    await waitUntil(() => proxy!.held === 1, 'the refresh in flight');
+    const reported = nextEvent(client, 'apiCall', (call) => call.operation === 'CreateParticipantConnection');
+    session.close();
+    expect((await reported)[0]).toMatchObject({ outcome: 'aborted' });
   });
 });
 

@@ -28,12 +28,18 @@ export class HealthServer {
     private readonly options: HealthServerOptions = {},
   ) {
     this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      // The path of an origin-form target (`/readyz?x`) or an absolute-form one (`http://host/readyz`).
+      const target = req.url ?? '/';
+      const path = (
+        target.startsWith('/') ? target : target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')
+      ).split('?')[0];
+      const reply = (status: number, body: string, type = 'text/plain; charset=utf-8', extra = {}) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...extra });
         res.end(body);
       };
-      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
+      const known = path === '/metrics' || path === '/livez' || path === '/readyz';
+      if (known && req.method !== 'GET' && req.method !== 'HEAD')
+        return reply(405, 'method not allowed\n', undefined, { allow: 'GET, HEAD' });
       switch (path) {
         case '/metrics':
           this.metrics.text().then(

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConnectBotError, ErrorCode } from '../../src/errors.js';
 import { prepareBot } from '../../src/host/registry.js';
@@ -102,5 +103,36 @@ describe('observability audit', () => {
     release.resolve(undefined);
     await waitUntil(() => running.host.handlersRunning === 0, 'the abandoned handler to return');
     expect((await scrape(running.metricsUrl!)).get('bothost_handlers_running')).toBe(0);
+  });
+});
+
+describe('the metrics and health server over HTTP', () => {
+  it('405 with Allow for another method on its paths, 404 elsewhere, and absolute-form targets', async () => {
+    const { running } = await runningHost();
+    const call = (path: string, method = 'GET') =>
+      fetch(`${running.metricsUrl}${path}`, { method, signal: AbortSignal.timeout(5000) });
+    for (const path of ['/metrics', '/livez', '/readyz']) {
+      const response = await call(path, 'POST');
+      expect({ status: response.status, allow: response.headers.get('allow') }, path).toEqual({
+        status: 405,
+        allow: 'GET, HEAD',
+      });
+    }
+    expect((await call('/nope', 'POST')).status).toBe(404);
+    // RFC 9112 §3.2.2: a server accepts a target in absolute form.
+    const { port } = new URL(running.metricsUrl!);
+    const line = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
+      socket.on('error', reject);
+      socket.once('data', (chunk) => {
+        resolve(chunk.toString('latin1').split('\r\n')[0]!);
+        socket.destroy();
+      });
+      socket.write(
+        `GET http://127.0.0.1:${port}/livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
+    });
+    expect(line).toBe('HTTP/1.1 200 OK');
   });
 });

@@ -467,7 +467,16 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     session.once('ended', (reason) => this.emit('chatEnded', chat, reason));
     chat.start(greet);
     const durationMs = performance.now() - started;
-    this.log.info({ event: kind, contactId: request.contactId, bot: bot.name, durationMs }, `bot ${kind}ed`);
+    this.log.info(
+      {
+        event: kind,
+        contactId: request.contactId,
+        participantId: session.participantId,
+        bot: bot.name,
+        durationMs,
+      },
+      `bot ${kind}ed`,
+    );
     this.emit(kind === 'join' ? 'joined' : 'resumed', chat, durationMs);
     return {
       participantId: session.participantId,
@@ -543,21 +552,29 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           }
           if (mode === 'handoff') {
             // Without its attributes the flow still gets the chat back; a bot left in it would hold it up.
-            await session
-              .setAttributes(this.options.handoffAttributes)
-              .catch((error: unknown) =>
-                this.log.warn(
-                  { event: 'shutdown-attributes-failed', contactId: chat.contactId, err: error },
-                  'could not set the handoff attributes; leaving anyway',
-                ),
-              );
+            await session.setAttributes(this.options.handoffAttributes).catch((error: unknown) =>
+              this.log.warn(
+                {
+                  event: 'shutdown-attributes-failed',
+                  contactId: chat.contactId,
+                  participantId: session.participantId,
+                  err: error,
+                },
+                'could not set the handoff attributes; leaving anyway',
+              ),
+            );
             if (!pending.has(chat)) return; // overdue meanwhile: let go without leaving
           }
           await session.disconnect();
         } catch (error) {
           if (!pending.has(chat)) return; // overdue: closed, and counted there
           this.log.warn(
-            { event: 'shutdown-failed', contactId: chat.contactId, err: error },
+            {
+              event: 'shutdown-failed',
+              contactId: chat.contactId,
+              participantId: session.participantId,
+              err: error,
+            },
             'could not release chat',
           );
           session.close();

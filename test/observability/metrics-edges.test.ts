@@ -74,6 +74,13 @@ describe('observability audit', () => {
     await nextEvent(session, 'state', (state) => state === 'open');
     const reconnect = logs.events().find((line) => line.event === 'reconnect');
     expect(reconnect).toMatchObject({ contactId: chat.contactId, participantId: session.participantId });
+    // The host's own line about the chat too.
+    const joined = logs.events().find((line) => line.event === 'join' && line.msg === 'bot joined');
+    expect(joined).toMatchObject({
+      contactId: chat.contactId,
+      participantId: session.participantId,
+      bot: 'echo',
+    });
   });
 
   it('bothost_handlers_running counts a handler abandoned after its timeout until it returns', async () => {

@@ -137,7 +137,6 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
    * subscribed.
    */
   async join(options: JoinOptions): Promise<ChatSession> {
-    const { caller, aws, timings } = this.ctx;
     checkText('join', 'displayName', options.displayName, 256);
     checkText('join', 'instanceId', options.instanceId, 256);
     checkText('join', 'contactId', options.contactId, 256);

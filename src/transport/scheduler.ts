@@ -51,7 +51,7 @@ export class Scheduler {
   /** Runs `run` after `delayMs`. */
   schedule(delayMs: number, run: () => void): ScheduledTask {
     const task: ScheduledTask = {
-      at: this.now() + (delayMs > 0 ? delayMs : 0), // NaN, like setTimeout, is 0: a NaN `at` would stall the heap
+      at: this.now() + clampDelay(delayMs),
       index: this.heap.length,
       run,
     };
@@ -68,7 +68,7 @@ export class Scheduler {
    * then needs more frequent full collections (bench/held-chats.ts).
    */
   reschedule(task: ScheduledTask, delayMs: number): void {
-    (task as { at: number }).at = this.now() + (delayMs > 0 ? delayMs : 0);
+    (task as { at: number }).at = this.now() + clampDelay(delayMs);
     if (task.index < 0) {
       task.index = this.heap.length;
       this.heap.push(task);
@@ -213,3 +213,8 @@ export function alignedDelay(delayMs: number, gridMs: number, now = performance.
 
 /** The process-wide scheduler that sessions share unless given their own. */
 export const sharedScheduler = new Scheduler();
+
+/** A delay as setTimeout takes it: below 0, and NaN, are 0 (a NaN deadline would stall the whole heap). */
+function clampDelay(delayMs: number): number {
+  return Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs);
+}

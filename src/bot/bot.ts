@@ -109,8 +109,10 @@ export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
     } catch (error) {
       const failure = new BotError(error, ctx);
       // An abandoned handler (timed out) was reported when it was abandoned; what it throws after is its refused
-      // late actions, not news.
-      if (!ctx.isRevoked) await this.report(failure);
+      // late actions, not news. The error handler's replies get tokens of their own (the same context, which
+      // middleware may have added to): when the update is handled again after a keep restart, its answer is not
+      // taken for the apology.
+      if (!ctx.isRevoked) await this.report(new BotError(error, ctx.forErrorHandler()));
       return failure;
     }
   }

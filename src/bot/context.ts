@@ -25,7 +25,7 @@ export interface ContactInfo {
   instanceId: string;
   contactId: string;
   initialContactId: string;
-  /** Contact attributes and flow parameters from the join request. */
+  /** Contact attributes and flow parameters from the join request, with those the bot set since (live). */
   attributes: Readonly<Record<string, string>>;
 }
 

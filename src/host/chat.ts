@@ -76,6 +76,8 @@ interface Entry {
   item?: ChatItem;
   /** Items delivered after this entry that are not the bot's business (its own messages): done with it. */
   followers?: ChatItem[];
+  /** Reports of the updates dropped while this entry was the last queued (CB_QUEUE_FULL), run after it. */
+  drops?: Array<() => Promise<void>>;
 }
 
 /**
@@ -119,8 +121,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   private current: Entry | undefined;
   /** Set once the `onJoin` hook has run (or was not to run: a resumed chat already greeted). */
   private joined = false;
-  /** Attributes the bot set on the contact, kept for the host that takes the chat over. */
-  private readonly attributesSet: Record<string, string> = {};
+  /** The join's attributes with those the bot set since: what `ctx.contact.attributes` reads, and what is kept. */
+  private attributes: Readonly<Record<string, string>>;
   /**
    * The transcript items the bot is done with, kept as the session keeps the items it accepted. Items are done
    * in the order they were delivered, so every item still queued or running comes after them: a snapshot with
@@ -145,12 +147,16 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     state: S,
     private readonly options: HostedChatOptions,
   ) {
-    this.contact = {
+    this.attributes = Object.freeze({ ...attributes });
+    const chat = this;
+    this.contact = Object.freeze({
       instanceId: session.instanceId,
       contactId: session.contactId,
       initialContactId: session.initialContactId,
-      attributes: Object.freeze({ ...attributes }),
-    };
+      get attributes() {
+        return chat.attributes;
+      },
+    });
     this.state = state;
     this.log = options.logger.child({
       contactId: session.contactId,
@@ -194,7 +200,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   kept(): KeptChat {
     return {
       bot: this.bot.name,
-      attributes: { ...this.contact.attributes, ...this.attributesSet },
+      attributes: { ...this.attributes },
       joined: this.joined,
       snapshot: this.snapshot(),
     };
@@ -248,7 +254,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         ErrorCode.QueueFull,
         `chat queue is full (${this.options.maxQueueDepth} updates waiting); dropped item ${entry.item?.Id}`,
       );
-      void this.fail(this.context(entry).forErrorHandler(), error);
+      // Reported in the chat's turn, after the updates delivered before it: an apology for it must not come
+      // ahead of their answers.
+      const ctx = this.context(entry).forErrorHandler();
+      const last = this.queue.at(-1)!; // the queue is full
+      (last.drops ??= []).push(() => this.failInTurn(ctx, error));
       return;
     }
     this.queue.push(entry);
@@ -264,6 +274,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         await this.options.slots.acquire();
         try {
           await this.runEntry(entry);
+          for (const report of entry.drops ?? []) await report();
         } finally {
           this.options.slots.release();
         }
@@ -384,10 +395,17 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
 
   async setAttributes(attributes: Record<string, string>): Promise<void> {
     await this.session.setAttributes(attributes);
-    Object.assign(this.attributesSet, attributes);
+    this.attributes = Object.freeze({ ...this.attributes, ...attributes });
   }
 
   async handoff(attributes: Record<string, string>): Promise<void> {
+    // Over already (the customer left, the chat ended): no flow is waiting to take it back.
+    if (this.session.ended) {
+      throw new ConnectBotError(
+        ErrorCode.SessionEnded,
+        `handoff: the chat is over for the bot (${this.session.endedBecause})`,
+      );
+    }
     if (Object.keys(attributes).length > 0) await this.setAttributes(attributes);
     this.log.info(
       { event: 'handoff', attributes: Object.keys(attributes) },

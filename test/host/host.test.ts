@@ -88,18 +88,29 @@ describe('BotHost', () => {
           await gate;
           await ctx.reply(ctx.text);
         });
-        bot.catch((error) => {
+        bot.catch(async (error) => {
           errors.push(error.code);
+          await error.ctx.reply(`sorry, I missed ${error.ctx.text}`);
         });
       },
     });
     const setup = await hostSetup({ bots: [slow], host: { maxQueueDepth: 3 }, limiter: roomyLimiter() });
     const chat = await chatWithBot(setup);
     for (let i = 1; i <= 6; i++) setup.emulator.say(chat.contactId, `m${i}`);
-    await waitUntil(() => errors.length === 2, 'two dropped updates');
+    const held = setup.host.chats.get(chat.contactId)!;
+    await waitUntil(() => held.stats.dropped === 2, 'two dropped updates');
+    // Reported in the chat's turn: after the updates queued before them, not while m1 still runs.
+    expect(errors).toEqual([]);
     release();
-    // m1 was running, m2-m4 queued, m5 and m6 dropped.
-    expect(await waitForBotMessages(setup.emulator, chat.contactId, 4)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    // m1 was running, m2-m4 queued, m5 and m6 dropped: their apologies come after the answers to those.
+    expect(await waitForBotMessages(setup.emulator, chat.contactId, 6)).toEqual([
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'sorry, I missed m5',
+      'sorry, I missed m6',
+    ]);
     expect(errors).toEqual(['CB_QUEUE_FULL', 'CB_QUEUE_FULL']);
   });
 

@@ -372,7 +372,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     itemId: string,
     replyIndex: number,
   ): Promise<{ id: string }> {
-    const clientToken = replyClientToken(this.contactId, itemId, replyIndex);
+    const clientToken = replyClientToken(this.contactId, this.session.participantId, itemId, replyIndex);
     let sent: { id: string };
     try {
       sent = await this.session.sendMessage(text, { contentType, clientToken });

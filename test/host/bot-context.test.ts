@@ -5,6 +5,7 @@ import {
   chatWithBot,
   hostSetup,
   nextHost,
+  postJoin,
   waitForBotMessages,
 } from '../support/host-harness.js';
 import { waitUntil } from '../support/wait.js';
@@ -135,5 +136,36 @@ describe('ctx.handoff() once the chat is over', () => {
     expect(setup.emulator.outcome(chat.contactId).wait.result).not.toBe('BotParticipantDisconnected');
     // Expected: each handoff rejects with CB_CHAT_ENDED / CB_SESSION_ENDED. Actual: both 'resolved'.
     for (const r of results) expect(['CB_CHAT_ENDED', 'CB_SESSION_ENDED']).toContain(r.handoff);
+  });
+});
+
+// Connect scopes ClientToken idempotency by contact (protocol.md §1.3); the emulator by participant, so the
+// tokens themselves are compared: the second bot's greeting must not be taken for the first one's.
+describe('reply ClientTokens of two bot participants in one contact', () => {
+  it('differ for the greetings of two joins of the same contact (after a handoff)', async () => {
+    const bot = defineBot({
+      name: 'greeter',
+      displayName: 'Greeter',
+      setup(b) {
+        b.onJoin((ctx) => ctx.reply('Hi, how can I help?'));
+        b.hears('agent', (ctx) => ctx.handoff({ intent: 'agent' }));
+      },
+    });
+    const setup = await hostSetup({ bots: [bot] });
+    const chat = await chatWithBot(setup);
+    await waitForBotMessages(setup.emulator, chat.contactId, 1);
+    setup.emulator.say(chat.contactId, 'agent');
+    await waitUntil(() => setup.emulator.outcome(chat.contactId).wait.status === 'done', 'the handoff');
+    const again = await postJoin(setup.joinUrl, {
+      instanceId: setup.emulator.instanceId,
+      contactId: chat.contactId,
+    });
+    expect(again.status).toBe(200);
+    await waitForBotMessages(setup.emulator, chat.contactId, 2);
+    const tokens = setup.emulator.calls.log
+      .filter((call) => call.operation === 'SendMessage' && call.status === 200)
+      .map((call) => call.clientToken);
+    expect(tokens).toHaveLength(2);
+    expect(new Set(tokens).size).toBe(2);
   });
 });

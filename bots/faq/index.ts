@@ -21,7 +21,17 @@ export default defineBot<FaqState>({
 
     bot.hears(/\b(agent|human|person|representative)\b/i, async (ctx) => {
       await ctx.reply('Connecting you with a member of our team.');
-      await ctx.handoff({ intent: 'agent', topics: ctx.session.topics.join(',') || 'none' });
+      try {
+        await ctx.handoff({ intent: 'agent', topics: ctx.session.topics.join(',') || 'none' });
+      } catch (error) {
+        // Still in the chat after a promise of a person: say so (if the chat is over, this fails too).
+        await ctx
+          .reply('Sorry, I could not reach the team just now. Ask again for an agent, or type **menu**.', {
+            contentType: 'text/markdown',
+          })
+          .catch(() => {});
+        throw error;
+      }
     });
 
     // Also the way out of the returns flow, as its prompt says.

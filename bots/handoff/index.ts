@@ -45,6 +45,7 @@ export default defineBot<IntakeState>({
           return;
         }
         case 'reason': {
+          if (!text) return ctx.reply('Sorry, what can we help you with?');
           const { intent, targetQueue } = route(text);
           await ctx.reply(`Got it. Connecting you to our ${targetQueue} team now.`);
           try {

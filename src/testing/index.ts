@@ -6,7 +6,7 @@ import { BotHost } from '../host/host.js';
 import { JoinServer } from '../host/join-server.js';
 import { type AnyBotDefinition, prepareBot } from '../host/registry.js';
 import { ChatClient } from '../session/client.js';
-import type { SessionTimings } from '../session/timings.js';
+import { resolveTimings, type SessionTimings } from '../session/timings.js';
 
 export interface TestChatOptions {
   /** Contact attributes the chat starts with (the bot sees them as `ctx.contact.attributes`). */
@@ -37,6 +37,8 @@ export class ExpectationError extends Error {
 
 const CREDENTIALS = { accessKeyId: 'test-kit', secretAccessKey: 'test-kit' };
 const open = new Set<TestChat>();
+/** testChat calls that have not joined (or failed) yet. */
+const starting = new Set<Promise<TestChat>>();
 
 function describe(matcher: ReplyMatcher | undefined): string {
   if (matcher === undefined) return 'any reply';
@@ -75,7 +77,7 @@ export class TestChat {
   /** Errors consumed by expectError. */
   private errorsUsed = 0;
   private readonly errorListeners = new Set<() => void>();
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   /** @internal Use {@link testChat}. */
   constructor(
@@ -126,18 +128,25 @@ export class TestChat {
    */
   async expectReply(matcher?: ReplyMatcher, options: { timeoutMs?: number } = {}): Promise<string> {
     const index = this.consumed;
+    let over: string | undefined;
     const reply = await this.waitFor(
-      () => this.botItems()[index],
-      options.timeoutMs,
       () => {
-        const said = this.replies;
-        const ended = this.flowResult();
-        return (
-          `Expected the bot to reply ${describe(matcher)}, but it said nothing within ${options.timeoutMs ?? this.timeoutMs} ms.` +
-          ` Replies so far: ${JSON.stringify(said)}${ended ? `; the bot left the chat (${ended})` : ''}${this.errorNote()}`
-        );
+        const item = this.botItems()[index];
+        if (item) return item;
+        // Nothing more can come once the bot is out of the chat: fail now, not at the timeout.
+        over = this.whyOver();
+        return over ? null : undefined;
       },
+      options.timeoutMs,
+      () =>
+        `Expected the bot to reply ${describe(matcher)}, but it said nothing within ${options.timeoutMs ?? this.timeoutMs} ms.` +
+        ` Replies so far: ${JSON.stringify(this.replies)}${this.errorNote()}`,
     );
+    if (reply === null) {
+      throw new ExpectationError(
+        `Expected the bot to reply ${describe(matcher)}, but ${over}. Replies so far: ${JSON.stringify(this.replies)}${this.errorNote()}`,
+      );
+    }
     this.consumed = index + 1;
     const text = reply.Content ?? '';
     if (!matches(matcher, text)) {
@@ -148,13 +157,16 @@ export class TestChat {
     return text;
   }
 
-  /** Fails if the bot replies within `ms` (default 300). */
+  /**
+   * Fails if the bot has a reply no `expectReply` consumed, or replies within `ms` (default 300).
+   */
   async expectNoReply(ms = 300): Promise<void> {
-    const before = this.botItems().length;
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    const extra = this.botItems()
-      .slice(before)
-      .map((item) => item.Content);
+    const unexpected = () =>
+      this.botItems()
+        .slice(this.consumed)
+        .map((item) => item.Content);
+    if (unexpected().length === 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    const extra = unexpected();
     if (extra.length > 0)
       throw new ExpectationError(`Expected no reply, but the bot said ${JSON.stringify(extra)}`);
   }
@@ -250,12 +262,13 @@ export class TestChat {
     this.emulator.endChat(this.contactId, 'customer');
   }
 
-  /** Stops the bot, the host and the emulator. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    open.delete(this);
-    await this.teardown();
+  /** Stops the bot, the host and the emulator. Safe to call twice: every call resolves once all is down. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      open.delete(this);
+      await this.teardown();
+    })();
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -273,9 +286,16 @@ export class TestChat {
       .filter((item) => item.Type === 'MESSAGE' && item.ParticipantRole === 'CUSTOM_BOT');
   }
 
-  private flowResult(): string | undefined {
+  /** Why the bot can say nothing more, if so: the chat ended, or the bot left it (handed off). */
+  private whyOver(): string | undefined {
     const wait = this.emulator.outcome(this.contactId).wait;
-    return wait.status === 'done' ? wait.result : undefined;
+    if (wait.status === 'done') {
+      if (wait.result === 'BotParticipantDisconnected') return 'the bot handed the chat off';
+      if (wait.reason?.startsWith('chat ended'))
+        return `the chat ended (${wait.reason.slice('chat ended: '.length)})`;
+    }
+    if (this.emulator.contact(this.contactId).state === 'ended') return 'the chat ended';
+    return undefined;
   }
 
   private errorNote(): string {
@@ -323,8 +343,20 @@ export class TestChat {
  * Starts a chat with `bot` and waits until the bot has joined. Close it when done (`await chat.close()`, or
  * `await using chat = ...`), or call {@link closeAllTestChats} in an `afterEach`.
  */
-export async function testChat(bot: AnyBotDefinition, options: TestChatOptions = {}): Promise<TestChat> {
+export function testChat(bot: AnyBotDefinition, options: TestChatOptions = {}): Promise<TestChat> {
+  // Tracked until it has joined (or failed): closeAllTestChats closes one still joining too.
+  const joining = openTestChat(bot, options);
+  starting.add(joining);
+  const settled = () => starting.delete(joining);
+  joining.then(settled, settled);
+  return joining;
+}
+
+async function openTestChat(bot: AnyBotDefinition, options: TestChatOptions): Promise<TestChat> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  // What can refuse the bot or the options comes before anything is started (nothing to tear down).
+  const prepared = prepareBot(bot);
+  const timings = resolveTimings(options.timings);
   const emulator = await startEmulator({ quotas: options.quotas !== false, ...options.emulator });
   const limiter = options.quotas === false ? undefined : new TokenBucketLimiter();
   const client = new ChatClient({
@@ -333,11 +365,11 @@ export async function testChat(bot: AnyBotDefinition, options: TestChatOptions =
     credentials: CREDENTIALS,
     retry: { minDelayMs: 20, maxDelayMs: 500 },
     ...(limiter ? { rateLimiter: limiter } : {}),
-    ...(options.timings ? { timings: options.timings } : {}),
+    timings,
   });
   const host = new BotHost({
     client,
-    bots: [prepareBot(bot)],
+    bots: [prepared],
     handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
     drainTimeoutMs: 1000,
     onShutdown: 'leave',
@@ -352,8 +384,10 @@ export async function testChat(bot: AnyBotDefinition, options: TestChatOptions =
   };
   try {
     const joinUrl = await server.listen();
-    emulator.setFlow({ url: joinUrl, secret });
-    const started = emulator.startChat({ attributes: { ...options.attributes, bot: bot.name } });
+    // The bot's name travels as the flow's Invoke Lambda parameter, as in production; the chat's contact
+    // attributes are the test's own.
+    emulator.setFlow({ url: joinUrl, secret, parameters: { bot: bot.name } });
+    const started = emulator.startChat({ attributes: { ...options.attributes } });
     const chat = new TestChat(emulator, started.contactId, host, teardown, timeoutMs);
     emulator.state.on('item', (_contact, item) => {
       if (
@@ -390,7 +424,8 @@ export async function testChat(bot: AnyBotDefinition, options: TestChatOptions =
   }
 }
 
-/** Closes every test chat still open (for an `afterEach`). */
+/** Closes every test chat still open, those still joining included (for an `afterEach`). */
 export async function closeAllTestChats(): Promise<void> {
+  await Promise.allSettled([...starting]);
   await Promise.all([...open].map((chat) => chat.close()));
 }

@@ -39,8 +39,7 @@ describe('faq bot', () => {
     await chat.expectReply();
     await chat.say('can I talk to a human');
     await chat.expectReply(/Connecting you/);
-    const attributes = await chat.expectHandoff({ intent: 'agent', topics: 'shipping' });
-    expect(attributes.bot).toBe('faq');
+    await chat.expectHandoff({ intent: 'agent', topics: 'shipping' });
   });
 
   it('"menu" leaves the returns flow, as its prompt says', async () => {
@@ -73,5 +72,17 @@ describe('faq bot', () => {
     await chat.say('agent');
     await chat.expectReply(/Connecting you/);
     await chat.expectHandoff({ topics: 'shipping,hours' });
+  });
+});
+
+describe('faq bot when the handoff fails', () => {
+  it('tells the customer, rather than fall silent after promising a person', async () => {
+    const chat = await testChat(faq, { timeoutMs: 8000 });
+    await chat.expectReply(/Help Center bot/);
+    chat.emulator.faults.failNext('UpdateContactAttributes', { count: 50, status: 500 });
+    await chat.say('agent');
+    await chat.expectReply(/Connecting you/);
+    await chat.expectError('CB_API_REFUSED');
+    await chat.expectReply(/could not reach the team/);
   });
 });

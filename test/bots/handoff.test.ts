@@ -40,3 +40,14 @@ describe('handoff bot', () => {
     await chat.expectHandoff({ customerName: 'Ada', intent: 'technical', targetQueue: 'TechSupport' });
   });
 });
+
+describe('handoff bot on blank input', () => {
+  it('asks again when the reason is blank, rather than route it to General', async () => {
+    const chat = await testChat(handoff);
+    await chat.expectReply(/what is your name/);
+    await chat.say('Ada');
+    await chat.expectReply(/Thanks, Ada/);
+    await chat.say('   ');
+    await chat.expectReply(/what can we help you with/i);
+  });
+});

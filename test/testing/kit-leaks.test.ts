@@ -1,6 +1,7 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
 import { defineBot } from '../../src/index.js';
-import { testChat } from '../../src/testing/index.js';
+import { closeAllTestChats, type TestChat, testChat } from '../../src/testing/index.js';
 import { waitUntil } from '../support/wait.js';
 
 const echo = defineBot({
@@ -42,4 +43,47 @@ it('close() while a handler never settles still returns promptly', async () => {
   const started = performance.now();
   await chat.close();
   expect(performance.now() - started).toBeLessThan(3000);
+});
+
+/** True while the emulator still answers HTTP on its port. */
+function listening(emulator: Emulator): Promise<boolean> {
+  return fetch(emulator.endpoint, { signal: AbortSignal.timeout(2000) }).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('kit teardown', () => {
+  it('a second close() resolves only once the chat is torn down (await using plus closeAllTestChats)', async () => {
+    const chat = await testChat(echo);
+    const first = chat.close();
+    await chat.close();
+    expect(await listening(chat.emulator)).toBe(false);
+    await first;
+  });
+
+  it('closeAllTestChats also closes a chat that was still joining', async () => {
+    const pending = testChat(echo);
+    await closeAllTestChats();
+    const chat: TestChat = await pending;
+    expect(await listening(chat.emulator)).toBe(false);
+    await chat.close();
+  });
+
+  it('a testChat refused for its bot or its timings starts nothing', async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = servers();
+    const broken = defineBot({
+      name: 'broken-setup',
+      displayName: 'Broken',
+      setup() {
+        throw new Error('forgot to import the answers');
+      },
+    });
+    await expect(testChat(broken)).rejects.toMatchObject({ code: 'CB_BOT_LOAD_FAILED' });
+    await expect(testChat(echo, { timings: { heartbeatIntervalMs: -1 } })).rejects.toMatchObject({
+      code: 'CB_INVALID_ARGUMENT',
+    });
+    expect(servers()).toBe(before);
+  });
 });

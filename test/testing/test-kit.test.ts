@@ -91,3 +91,60 @@ describe('testChat', () => {
     await chat.expectEnded();
   });
 });
+
+describe('kit expectations, strict', () => {
+  it('expectNoReply fails while a reply nobody expected is waiting', async () => {
+    const bot = defineBot({
+      name: 'double-bye',
+      displayName: 'Bye',
+      setup(b) {
+        b.hears('bye', async (ctx) => {
+          await ctx.reply('Goodbye!');
+          await ctx.reply('Goodbye!'); // the slip the test must catch
+          await ctx.end();
+        });
+      },
+    });
+    const chat = await testChat(bot);
+    await chat.say('bye');
+    await chat.expectReply('Goodbye!');
+    await chat.expectEnded();
+    await expect(chat.expectNoReply(200)).rejects.toThrow(/Goodbye/);
+  });
+
+  it('expectReply fails at once when the chat is over, saying so', async () => {
+    const bot = defineBot({
+      name: 'ender',
+      displayName: 'Ender',
+      setup(b) {
+        b.hears('bye', (ctx) => ctx.end());
+      },
+    });
+    const chat = await testChat(bot);
+    await chat.say('bye');
+    await chat.expectEnded();
+    // A timeout past the test's own: only failing at once lets the test finish.
+    const error = (await chat
+      .expectReply('see you', { timeoutMs: 120_000 })
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/but the chat ended/);
+  });
+
+  it('keeps the contact attributes the test gives, a `bot` one included (the bot is named as a flow parameter)', async () => {
+    const bot = defineBot({
+      name: 'router',
+      displayName: 'Router',
+      setup(b) {
+        b.hears('go', (ctx) => ctx.handoff({ intent: 'sales' }));
+      },
+    });
+    const chat = await testChat(bot, { attributes: { bot: 'vip-lounge', lang: 'en' } });
+    expect(chat.attributes()).toEqual({ bot: 'vip-lounge', lang: 'en' });
+    await chat.say('go');
+    expect(await chat.expectHandoff({ intent: 'sales' })).toEqual({
+      bot: 'vip-lounge',
+      lang: 'en',
+      intent: 'sales',
+    });
+  });
+});

@@ -29,7 +29,7 @@ import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import type { HeldChatsApi, LoadResult } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { closeChildren, loadWindow, openSides, type PairedSide } from './lib/paired.js';
+import { closeChildren, interleaved, loadWindow, openSides, type PairedSide } from './lib/paired.js';
 import { fmt, median, wholeNumber } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,7 +104,8 @@ async function main(): Promise<void> {
     checkFdLimit('emulator', await emulator.ready, 2 * n);
     const info = await emulator.call('info', undefined);
     const contactIds = await emulator.call('startChats', { count: 2 * n });
-    const baseTargets = contactIds.slice(0, n);
+    // Interleaved, so the load's round goes to both sides in turn (see held-chats.ts).
+    const [baseTargets, workTargets] = interleaved(contactIds);
     sides = [
       reference
         ? {
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
         child: new Child<HeldChatsApi<string>>('ours', workScript(entry(root, 'ours-process.ts')), [
           JSON.stringify(info),
         ]),
-        targets: async () => contactIds.slice(n),
+        targets: async () => workTargets,
       },
     ];
     await openSides(sides, n, 50, log);

@@ -25,7 +25,7 @@ import type { EmulatorApi } from './emulator-process.js';
 import { buildChildren } from './lib/build.js';
 import { type GcSample, type HeldChatsApi, type LoadResult, sleep } from './lib/held.js';
 import { Child, checkFdLimit } from './lib/ipc.js';
-import { closeChildren, loadWindow, openSides } from './lib/paired.js';
+import { closeChildren, interleaved, loadWindow, openSides } from './lib/paired.js';
 import {
   fmt,
   type Kind,
@@ -259,16 +259,19 @@ async function paired(
   idleUsPerMs: { ours: number; floor: number },
 ): Promise<PairedResult> {
   const contactIds = await emulator.call('startChats', { count: 2 * n });
+  // Interleaved: the emulator's load goes round the chats in the order they started, so each side gets every
+  // other message, its own rate throughout the window (halves would take turns at twice the rate).
+  const [oursIds, floorIds] = interleaved(contactIds);
   const ours = spawnHolder('ours', info);
   const floor = spawnHolder('floor', info);
   try {
     await openSides(
       [
-        { name: 'ours', child: ours, targets: async () => contactIds.slice(0, n) },
+        { name: 'ours', child: ours, targets: async () => oursIds },
         {
           name: 'floor',
           child: floor,
-          targets: () => emulator.call('connectBots', { contactIds: contactIds.slice(n) }),
+          targets: () => emulator.call('connectBots', { contactIds: floorIds }),
         },
       ],
       n,

@@ -234,7 +234,8 @@ export class LatencyRecorder {
   summary(): Omit<LoadResult, keyof CpuSample | 'gc'> {
     const n = this.sampled;
     const sorted = this.samples.slice(0, n).sort();
-    const at = (q: number) => (n === 0 ? Number.NaN : sorted[Math.min(n - 1, Math.floor(q * n))]!);
+    // Nearest rank: the smallest sample with at least q of them at or below it.
+    const at = (q: number) => (n === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil(q * n) - 1)]!);
     let sum = 0;
     for (let i = 0; i < n; i++) sum += sorted[i]!;
     return {

@@ -21,6 +21,17 @@ export interface PairedSide {
  * as websocket URLs from the emulator's connectBots are valid 100 s. Throws when a child's open-files limit is
  * too low or any chat failed to open.
  */
+/**
+ * Two sides' chats from one list, alternating (0, 2, 4... and 1, 3, 5...): the emulator's load goes round the chats
+ * in the order they started, so each side gets every other message at its own rate, throughout the window.
+ */
+export function interleaved<T>(items: readonly T[]): [T[], T[]] {
+  const first: T[] = [];
+  const second: T[] = [];
+  items.forEach((item, i) => (i % 2 === 0 ? first : second).push(item));
+  return [first, second];
+}
+
 export async function openSides(
   sides: readonly PairedSide[],
   n: number,

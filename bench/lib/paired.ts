@@ -28,7 +28,7 @@ export interface PairedSide {
 export function interleaved<T>(items: readonly T[]): [T[], T[]] {
   const first: T[] = [];
   const second: T[] = [];
-  items.forEach((item, i) => (i % 2 === 0 ? first : second).push(item));
+  for (let i = 0; i < items.length; i++) (i % 2 === 0 ? first : second).push(items[i]!);
   return [first, second];
 }
 

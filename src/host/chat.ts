@@ -258,7 +258,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
       // ahead of their answers.
       const ctx = this.context(entry).forErrorHandler();
       const last = this.queue.at(-1)!; // the queue is full
-      (last.drops ??= []).push(() => this.failInTurn(ctx, error));
+      last.drops ??= [];
+      last.drops.push(() => this.failInTurn(ctx, error));
       return;
     }
     this.queue.push(entry);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import faq from '../../bots/faq/index.js';
 import { closeAllTestChats, testChat } from '../../src/testing/index.js';
 

@@ -75,7 +75,7 @@ describe('npm run bench:smoke', () => {
       'RSS per chat ≤ 1.5× floor',
       'idle CPU, 10,000 chats (linear from N) ≤ 5 % of a core',
       'CPU per inbound message ≤ 10 µs',
-      'inbound frame → message p99 ≤ 5 ms',
+      'emulator send → message p99 ≤ 5 ms',
     ]);
     for (const row of written.targets)
       expect(row.results).toMatchObject([{ n: 100, pass: expect.any(Boolean) }]);

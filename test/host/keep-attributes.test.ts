@@ -10,7 +10,8 @@ import {
 
 /**
  * A resumed bot's per-chat state starts from sessionDefaults; what it saved with ctx.setAttributes travels with
- * the kept chat (KeptChat.attributes), so the resumed bot reads it as ctx.contact.attributes.
+ * the kept chat (KeptChat.attributes), so the resumed bot reads it as ctx.contact.attributes, as the bot did
+ * before the restart.
  */
 describe('state kept in contact attributes across a keep/resume', () => {
   it('the resumed bot sees the attributes the bot set before the restart', async () => {
@@ -34,12 +35,15 @@ describe('state kept in contact attributes across a keep/resume', () => {
     setup.emulator.say(chat.contactId, 'remember blue');
     await waitForBotMessages(setup.emulator, chat.contactId, 1);
     expect(setup.emulator.contact(chat.contactId).attributes.remembered).toBe('blue');
+    // On this host too, before any restart (it read the join's attributes only).
+    setup.emulator.say(chat.contactId, 'recall');
+    await waitForBotMessages(setup.emulator, chat.contactId, 2);
     const { kept } = await setup.host.stop();
 
     const next = nextHost(setup, [bot]).host;
     await next.resume(kept[0]!);
     setup.emulator.say(chat.contactId, 'recall');
-    await waitForBotMessages(setup.emulator, chat.contactId, 2);
-    expect(botMessages(setup.emulator, chat.contactId)).toEqual(['ok', 'recalled: blue']);
+    await waitForBotMessages(setup.emulator, chat.contactId, 3);
+    expect(botMessages(setup.emulator, chat.contactId)).toEqual(['ok', 'recalled: blue', 'recalled: blue']);
   });
 });

@@ -63,9 +63,8 @@ describe('bot.catch after a thrown handler error, then a keep restart', () => {
     );
     // The next host did re-run 42 and its handler did call ctx.reply for it...
     expect(answered).toEqual(['42', '43']);
-    // Expected: the apology, then the answer to 42 (re-run by the next host), then the answer to 43.
-    // Actual: ['Sorry, something went wrong.', 'order 43 ships tomorrow']: 42's answer carried the apology's
-    // ClientToken and was dropped as a duplicate.
+    // The apology, then the answer to 42 (re-run by the next host; it used to carry the apology's ClientToken and
+    // be taken for it), then the answer to 43.
     expect(botMessages(setup.emulator, chat.contactId)).toEqual([
       'Sorry, something went wrong.',
       'order 42 ships tomorrow',

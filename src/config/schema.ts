@@ -82,6 +82,11 @@ export const configSchema = z
         bodyLimitBytes: positiveInt.default(64 * 1024),
         /** A request whose headers and body are not all in after this long is answered 408. */
         requestTimeoutMs: ms.default(10_000),
+        /**
+         * An idle keep-alive connection is closed after this long. Longer than a load balancer's idle timeout
+         * (an ALB's is 60 s by default), or it may send a request on a connection being closed and answer 502.
+         */
+        keepAliveTimeoutMs: ms.default(65_000),
         /** A join must complete within this (the flow's Lambda block allows at most 8 s). */
         timeoutMs: ms.max(7500).default(6000),
       })

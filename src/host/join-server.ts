@@ -26,6 +26,11 @@ export interface JoinServerOptions {
    * Lambda, has 8 s in all).
    */
   requestTimeoutMs?: number;
+  /**
+   * An idle keep-alive connection is closed after this long. Default 65 s: longer than a load balancer's idle
+   * timeout (an ALB's is 60 s by default), which may otherwise send a request on a connection being closed (502).
+   */
+  keepAliveTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -117,7 +122,7 @@ export class JoinServer {
       },
       (req, res) => void this.handle(req, res),
     );
-    this.server.keepAliveTimeout = 5000;
+    this.server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
     answerClientErrors(this.server, ErrorCode.BadJoinRequest, (_status, code, message) => ({
       status: 'error',
       code,

@@ -134,6 +134,7 @@ export async function startHost(
     allowUnauthenticated: config.join.allowUnauthenticated,
     bodyLimitBytes: config.join.bodyLimitBytes,
     requestTimeoutMs: config.join.requestTimeoutMs,
+    keepAliveTimeoutMs: config.join.keepAliveTimeoutMs,
     logger,
   });
   const joinUrl = await server.listen().catch(async (error: unknown) => {

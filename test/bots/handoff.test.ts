@@ -1,16 +1,19 @@
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import handoff from '../../bots/handoff/index.js';
 import { closeAllTestChats, testChat } from '../../src/testing/index.js';
 
 afterEach(closeAllTestChats);
 
+const ROUTED = [
+  ['my invoice is wrong', 'billing', 'Billing'],
+  ['the app shows an error when I log in', 'technical', 'TechSupport'],
+  ['what does the premium plan cost', 'sales', 'Sales'],
+  ['just a question', 'general', 'General'],
+] as const;
+
 describe('handoff bot', () => {
-  for (const [reason, intent, targetQueue] of [
-    ['my invoice is wrong', 'billing', 'Billing'],
-    ['the app shows an error when I log in', 'technical', 'TechSupport'],
-    ['what does the premium plan cost', 'sales', 'Sales'],
-    ['just a question', 'general', 'General'],
-  ] as const) {
+  for (const [reason, intent, targetQueue] of ROUTED) {
     it(`collects name and reason, then hands off to ${targetQueue}`, async () => {
       const chat = await testChat(handoff, { attributes: { lang: 'en' } });
       await chat.expectReply(/what is your name/);
@@ -49,5 +52,39 @@ describe('handoff bot on blank input', () => {
     await chat.expectReply(/Thanks, Ada/);
     await chat.say('   ');
     await chat.expectReply(/what can we help you with/i);
+  });
+});
+
+describe('the sample contact flow (examples/contact-flow)', () => {
+  it('invokes the handoff bot and has a queue for every targetQueue it hands back (General is the default)', async () => {
+    interface Action {
+      Identifier: string;
+      Type: string;
+      Parameters: Record<string, unknown>;
+      Transitions: {
+        NextAction?: string;
+        Conditions?: Array<{ NextAction: string; Condition: { Operands: string[] } }>;
+      };
+    }
+    const flow = JSON.parse(await readFile('examples/contact-flow/custom-bot-chat-flow.json', 'utf8')) as {
+      Actions: Action[];
+    };
+    const action = (id: string | undefined) => flow.Actions.find((a) => a.Identifier === id);
+    const invoke = flow.Actions.find((a) => a.Type === 'InvokeLambdaFunction')!;
+    expect(invoke.Parameters.LambdaInvocationAttributes).toMatchObject({ bot: 'handoff' });
+    const branch = action('branch-on-intent')!;
+    for (const [, , targetQueue] of ROUTED) {
+      const next =
+        branch.Transitions.Conditions?.find((c) => c.Condition.Operands.includes(targetQueue))?.NextAction ??
+        branch.Transitions.NextAction;
+      const queue = String(action(next)?.Parameters.QueueId);
+      const expected =
+        targetQueue === 'General'
+          ? 'GENERAL'
+          : targetQueue === 'TechSupport'
+            ? 'TECH'
+            : targetQueue.toUpperCase();
+      expect(queue, targetQueue).toContain(`/queue/${expected}_QUEUE_ID`);
+    }
   });
 });

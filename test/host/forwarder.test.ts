@@ -74,4 +74,38 @@ describe('the example Lambda forwarder (examples/lambda-forwarder)', () => {
       code: 'HTTP_502',
     });
   });
+
+  it("gives HTTP_<status> for a 2xx that is not the host's answer (a load balancer's fixed response)", async () => {
+    const url = await serve(async () => ({ status: 200, type: 'text/plain', body: 'OK' }));
+    const handler = await forwarder({ JOIN_URL: url, JOIN_SECRET: SECRET });
+    expect(await handler({ Name: 'ContactFlowEvent', Details: {} })).toEqual({
+      status: 'error',
+      participantId: '',
+      code: 'HTTP_200',
+    });
+  });
+
+  it('tries once more on a new connection when one fails before an answer (closed while the container slept)', async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      if (++requests === 1) {
+        req.socket.destroy(); // the connection dies before an answer
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'success', participantId: 'p-1' }));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const handler = await forwarder({
+      JOIN_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/join`,
+      JOIN_SECRET: SECRET,
+    });
+    expect(await handler({ Name: 'ContactFlowEvent', Details: {} })).toEqual({
+      status: 'success',
+      participantId: 'p-1',
+      code: '',
+    });
+    expect(requests).toBe(2);
+  });
 });

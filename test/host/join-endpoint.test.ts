@@ -258,4 +258,48 @@ describe('POST /join', () => {
       await server.close();
     }
   });
+
+  it('keeps an idle keep-alive connection past the request timeout and the old 5 s (a load balancer reuses it)', async () => {
+    const host = { join: async () => ({}) } as unknown as BotHost;
+    const request = (path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`; // 405, kept alive
+    /** A connection that got one answer; resolves with 'closed' or, after `idleMs`, the next answer's status line. */
+    const idle = async (server: JoinServer, idleMs: number) => {
+      const url = new URL(await server.listen());
+      const socket = connect(Number(url.port), url.hostname);
+      const answers: string[] = [];
+      let wake: () => void = () => {};
+      socket.on('data', (chunk) => {
+        answers.push(chunk.toString().split('\r\n')[0]!);
+        wake();
+      });
+      const closed = new Promise<'closed'>((resolve) => socket.once('close', () => resolve('closed')));
+      socket.write(request(url.pathname));
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      // An absence cannot be awaited: the connection must still be there after `idleMs`.
+      const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, idleMs))]);
+      if (outcome === 'closed') return 'closed';
+      const next = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      socket.write(request(url.pathname));
+      await Promise.race([next, closed]);
+      socket.destroy();
+      return answers[1] ?? 'closed';
+    };
+    const lasting = new JoinServer(host, { port: 0, secret: SECRET, requestTimeoutMs: 500 });
+    try {
+      expect(await idle(lasting, 6000)).toMatch(/^HTTP\/1\.1 405 /);
+    } finally {
+      await lasting.close();
+    }
+    const short = new JoinServer(host, { port: 0, secret: SECRET, keepAliveTimeoutMs: 200 });
+    try {
+      expect(await idle(short, 3000)).toBe('closed');
+    } finally {
+      await short.close();
+    }
+  });
 });

@@ -11,7 +11,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/bench/**'] },
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/bench/**', 'test/fuzz/**'] },
       },
       {
         // The benchmark smoke saturates both cores for ~40 s: it runs after everything else, alone, so neither

@@ -35,13 +35,15 @@ export interface ContactInfo {
  * handler for the same item cannot post twice.
  */
 export interface ChatActions {
+  /** `signal`: aborted when the handler is abandoned; a reply still retrying then gives up. */
   reply(
     text: string,
     contentType: MessageContentType,
     itemId: string,
     replyIndex: number,
+    signal?: AbortSignal,
   ): Promise<{ id: string }>;
-  typing(): Promise<void>;
+  typing(signal?: AbortSignal): Promise<void>;
   markRead(messageId: string): Promise<void>;
   setAttributes(attributes: Record<string, string>): Promise<void>;
   handoff(attributes: Record<string, string>): Promise<void>;
@@ -72,6 +74,8 @@ export class Context<S = Record<string, unknown>> {
    */
   private scope: string;
   private revoked: ConnectBotError | undefined;
+  /** Made on the first reply or typing: aborted when the context is revoked, so those still retrying give up. */
+  private inFlight: AbortController | undefined;
 
   constructor(
     /** The kind of update. */
@@ -111,13 +115,21 @@ export class Context<S = Record<string, unknown>> {
   async reply(text: string, options: ReplyOptions = {}): Promise<{ id: string }> {
     this.check('reply');
     const index = this.replies++;
-    return this.actions.reply(text, options.contentType ?? 'text/plain', this.scope, index);
+    this.inFlight ??= new AbortController();
+    return this.actions.reply(
+      text,
+      options.contentType ?? 'text/plain',
+      this.scope,
+      index,
+      this.inFlight.signal,
+    );
   }
 
   /** Shows the typing indicator to the customer (it fades after about 10 s). */
   async typing(): Promise<void> {
     this.check('typing');
-    return this.actions.typing();
+    this.inFlight ??= new AbortController();
+    return this.actions.typing(this.inFlight.signal);
   }
 
   /** Sends a read receipt for the current message. */
@@ -176,6 +188,8 @@ export class Context<S = Record<string, unknown>> {
   /** @internal After a handler timed out, its context can no longer act: late replies would arrive out of order. */
   revoke(reason: ConnectBotError): void {
     this.revoked = reason;
+    // A reply still retrying would arrive out of order, after later answers (one already sent stays sent).
+    this.inFlight?.abort(reason);
   }
 
   /** @internal True once {@link Context.revoke} was called: the handler was abandoned and already reported. */

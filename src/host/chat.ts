@@ -275,7 +275,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         await this.options.slots.acquire();
         try {
           await this.runEntry(entry);
-          for (const report of entry.drops ?? []) await report();
+          // Released to another host (keep): it handles the dropped updates; they were never this bot's to report.
+          if (this.session.endedBecause !== 'closed') for (const report of entry.drops ?? []) await report();
         } finally {
           this.options.slots.release();
         }
@@ -372,11 +373,16 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     contentType: MessageContentType,
     itemId: string,
     replyIndex: number,
+    signal?: AbortSignal,
   ): Promise<{ id: string }> {
     const clientToken = replyClientToken(this.contactId, this.session.participantId, itemId, replyIndex);
     let sent: { id: string };
     try {
-      sent = await this.session.sendMessage(text, { contentType, clientToken });
+      sent = await this.session.sendMessage(text, {
+        contentType,
+        clientToken,
+        ...(signal ? { signal } : {}),
+      });
     } catch (error) {
       this.options.onReplied(this, error instanceof ConnectBotError ? error.code : ErrorCode.Internal);
       throw error;
@@ -386,8 +392,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return { id: sent.id };
   }
 
-  typing(): Promise<void> {
-    return this.session.sendEvent('typing');
+  typing(signal?: AbortSignal): Promise<void> {
+    return this.session.sendEvent('typing', signal ? { signal } : {});
   }
 
   markRead(messageId: string): Promise<void> {

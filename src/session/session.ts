@@ -152,6 +152,8 @@ export interface SendMessageOptions {
   contentType?: MessageContentType;
   /** Idempotency token: a retry with the same token cannot post twice. Default: a fresh UUID per call. */
   clientToken?: string;
+  /** Gives the call up (its quota wait, the attempt in flight, its retries); an attempt already sent may stand. */
+  signal?: AbortSignal;
 }
 
 export type EventKind = 'typing' | 'read' | 'delivered';
@@ -348,16 +350,19 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       );
     }
     const clientToken = options.clientToken ?? crypto.randomUUID();
-    const result = await this.withToken('SendMessage', (token, signal) =>
-      this.ctx.aws.participant.send(
-        new SendMessageCommand({
-          ConnectionToken: token,
-          ContentType: contentType,
-          Content: content,
-          ClientToken: clientToken,
-        }),
-        { abortSignal: signal },
-      ),
+    const result = await this.withToken(
+      'SendMessage',
+      (token, signal) =>
+        this.ctx.aws.participant.send(
+          new SendMessageCommand({
+            ConnectionToken: token,
+            ContentType: contentType,
+            Content: content,
+            ClientToken: clientToken,
+          }),
+          { abortSignal: signal },
+        ),
+      options.signal,
     );
     return { id: result.Id ?? '', absoluteTime: result.AbsoluteTime ?? '' };
   }
@@ -365,7 +370,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** Sends an event: `typing`, or a `read`/`delivered` receipt for `messageId`. */
   async sendEvent(
     kind: EventKind,
-    options: { messageId?: string; clientToken?: string } = {},
+    options: { messageId?: string; clientToken?: string; signal?: AbortSignal } = {},
   ): Promise<void> {
     if (!Object.hasOwn(EVENT_CONTENT_TYPE, kind)) {
       throw new ConnectBotError(ErrorCode.InvalidArgument, `unknown event kind: ${kind}`);
@@ -376,16 +381,19 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
     const content = kind === 'typing' ? undefined : JSON.stringify({ messageId: options.messageId });
     const clientToken = options.clientToken ?? crypto.randomUUID();
-    await this.withToken('SendEvent', (token, signal) =>
-      this.ctx.aws.participant.send(
-        new SendEventCommand({
-          ConnectionToken: token,
-          ContentType: contentType,
-          Content: content,
-          ClientToken: clientToken,
-        }),
-        { abortSignal: signal },
-      ),
+    await this.withToken(
+      'SendEvent',
+      (token, signal) =>
+        this.ctx.aws.participant.send(
+          new SendEventCommand({
+            ConnectionToken: token,
+            ContentType: contentType,
+            Content: content,
+            ClientToken: clientToken,
+          }),
+          { abortSignal: signal },
+        ),
+      options.signal,
     );
   }
 

@@ -131,3 +131,40 @@ describe('reply ClientTokens of two bot participants in one contact', () => {
     expect(new Set(tokens).size).toBe(2);
   });
 });
+
+// README, handler timeout: "the abandoned handler can no longer reply (a late reply would arrive out of order)".
+// A reply it started before the timeout and that was still retrying (a 500) went on, and landed after the next
+// message's answer.
+describe('a handler abandoned at its timeout while its reply is retried', () => {
+  it("its reply gives up: it is not posted after the next message's answer", async () => {
+    const settled: string[] = [];
+    const bot = prepareBot(
+      defineBot({
+        name: 'echo',
+        displayName: 'Echo',
+        setup(b) {
+          b.on('message', async (ctx) => {
+            try {
+              await ctx.reply(`echo: ${ctx.text}`);
+            } finally {
+              settled.push(ctx.text);
+            }
+          });
+          b.catch(() => {});
+        },
+      }),
+    );
+    const setup = await hostSetup({
+      bots: [bot],
+      host: { handlerTimeoutMs: 300 },
+      client: { retry: { retries: 4, minDelayMs: 600, maxDelayMs: 800 } },
+    });
+    const { emulator } = setup;
+    const chat = await chatWithBot(setup);
+    emulator.faults.failNext('SendMessage', { count: 1, status: 500 }); // first's reply waits ≥ 600 ms to retry
+    emulator.say(chat.contactId, 'first');
+    emulator.say(chat.contactId, 'second');
+    await waitUntil(() => settled.includes('first') && settled.includes('second'), 'both handlers settled');
+    expect(botMessages(emulator, chat.contactId)).toEqual(['echo: second']);
+  });
+});

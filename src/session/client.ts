@@ -318,7 +318,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       await session.start(connection);
     } catch (error) {
       this.sessions.delete(session);
-      const token = connection.ConnectionCredentials?.ConnectionToken;
+      // The session's own, when it fetched another (the first answer had none); else the first answer's.
+      const token = session.heldConnectionToken || connection.ConnectionCredentials?.ConnectionToken;
       if (token && (leaveIfClosed || session.endedBecause !== 'closed')) {
         // Through the caller: paced by the quota and seen by `apiCall`, as every call is.
         await this.ctx.caller

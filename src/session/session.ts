@@ -496,6 +496,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
   }
 
+  /** @internal The ConnectionToken the session holds (empty before it adopted one), for a leave after a failed start. */
+  get heldConnectionToken(): string {
+    return this.connectionToken;
+  }
+
   /** True while a `disconnect()` is under way. */
   get isLeaving(): boolean {
     return this.leaving && !this.ended;

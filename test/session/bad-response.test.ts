@@ -52,6 +52,15 @@ describe('an answer without the fields asked for (CB_BAD_RESPONSE)', () => {
     expect(session.stats.rotations).toBe(1);
   });
 
+  it('a join whose first answer had no ConnectionToken, then fails to open, still leaves (with the fresh token)', async () => {
+    const { emulator, proxy, join } = await joinBehindProxy({ timings: { subscribeResends: 0 } });
+    proxy.strip('/participant/connection', 'ConnectionCredentials', 1);
+    emulator.faults.subscribeAcks(undefined, { drop: 50 }); // every socket goes unacknowledged: the start fails
+    await expect(join()).rejects.toMatchObject({ code: 'CB_SUBSCRIBE_FAILED' });
+    // The leave went out before the join rejected: nobody holds the bot, and the flow must not wait on it.
+    expect(emulator.calls.count('DisconnectParticipant')).toBe(1);
+  });
+
   it('a CreateParticipant with no credentials fails the join with CB_BAD_RESPONSE', async () => {
     const { proxy, join } = await joinBehindProxy();
     proxy.strip('/contact/create-participant', 'ParticipantCredentials', 1);

@@ -3,19 +3,12 @@ import { attributesProblem } from '../connect/attributes.js';
 import { DEFAULT_QUOTAS } from '../connect/quotas.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { MIN_DEDUPE_WINDOW } from '../session/recent-ids.js';
-import { MAX_TIMER_MS, sessionTimingsSchema } from '../session/timings.js';
+import { timerMs as ms, sessionTimingsSchema } from '../session/timings.js';
 
-/** Largest delay Node's timers honour; beyond it they fire after 1 ms. */
-export { MAX_TIMER_MS };
 /** The buckets `quotas.rates` may override. */
 export const QUOTA_BUCKETS: readonly string[] = Object.keys(DEFAULT_QUOTAS);
 
 const positiveInt = z.number().int().positive();
-/** A duration in milliseconds, within the range of Node's timers. */
-const ms = positiveInt.max(
-  MAX_TIMER_MS,
-  `must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest Node timer)`,
-);
 const rate = z
   .object({
     rate: z.number().positive(),

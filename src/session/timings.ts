@@ -60,7 +60,12 @@ export const DEFAULT_SESSION_TIMINGS: Readonly<SessionTimings> = {
 export const MAX_TIMER_MS = 2_147_483_647;
 
 const count = z.number().int().positive();
-const ms = count.max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest Node timer)`);
+/** A duration in milliseconds, within the range of Node's timers (the configuration's durations too). */
+export const timerMs = count.max(
+  MAX_TIMER_MS,
+  `must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest Node timer)`,
+);
+const ms = timerMs;
 
 /** What each timing may be: the configuration's `session.*` and `ChatClient`'s `timings` alike. */
 export const sessionTimingsSchema = z.object({

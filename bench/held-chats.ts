@@ -43,7 +43,11 @@ let script: (entry: string) => string = (entry) => entry;
 
 interface Plan {
   ns: number[];
-  /** Chats opened and released before the baseline, so lazy one-time initialisation is not per chat. */
+  /**
+   * Chats opened (as many in flight as `concurrency` allows) and released before the baseline, so one-time
+   * costs are not counted per chat: lazy initialisation, the code V8 compiles once the join path is hot, and the
+   * allocator's high-water mark from `concurrency` joins in flight. Those costs show in the baseline RSS row.
+   */
   warmup: number;
   /** Joins (ours) or socket opens (floor) in flight at once. */
   concurrency: number;
@@ -69,7 +73,7 @@ interface Plan {
 
 const FULL: Plan = {
   ns: [1000, 5000],
-  warmup: 3,
+  warmup: 100,
   concurrency: 50,
   quiet: { minMs: 6000, maxMs: 40_000 },
   warmMs: 10_000,
@@ -106,6 +110,7 @@ const { values } = parseArgs({
     'load-s': { type: 'string' },
     windows: { type: 'string' },
     'paired-windows': { type: 'string' },
+    warmup: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -123,6 +128,7 @@ plan.idleMs = (intOption('idle-s', 1, 600) ?? plan.idleMs / 1000) * 1000;
 plan.loadMs = (intOption('load-s', 1, 120) ?? plan.loadMs / 1000) * 1000;
 plan.loadWindows = intOption('windows', 1, 9) ?? plan.loadWindows;
 plan.pairedWindows = intOption('paired-windows', 0, 9) ?? plan.pairedWindows;
+plan.warmup = intOption('warmup', 0, 1000) ?? plan.warmup;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -161,7 +167,7 @@ async function run(
   const held = spawnHolder(kind, info);
   try {
     checkFdLimit(kind, await held.ready, n);
-    await held.call('warmup', { targets: targets.slice(0, plan.warmup) });
+    await held.call('warmup', { targets: targets.slice(0, plan.warmup), concurrency: plan.concurrency });
     await emulator.call('endChats', { contactIds: contactIds.slice(0, plan.warmup) });
     const quiet = [await held.call('settle', plan.quiet)];
     const baseline = await held.call('memory', undefined);
@@ -375,7 +381,7 @@ async function main(): Promise<void> {
           'SMOKE RUN: short windows and no wait for V8 to settle; it checks the machinery, its figures are indicative only.',
         ]
       : []),
-    `Memory: RSS and V8 heapUsed after forced GC, (after the ${plan.idleMs / 1000} s idle window − before opening) / N; the baseline is taken after ${plan.warmup} warm-up chats were opened and released and V8's memory reducer has run. "excl. young-generation growth" subtracts the growth of V8's new space, which V8 sizes per process (1–32 MB) by its own heuristics.`,
+    `Memory: RSS and V8 heapUsed after forced GC, (after the ${plan.idleMs / 1000} s idle window − before opening) / N; the baseline is taken after ${plan.warmup} warm-up chats were opened (${plan.concurrency} in flight, as in the open phase) and released and V8's memory reducer has run, so one-time costs (lazy initialisation, code V8 compiles once the join path is hot, the allocator's high-water mark from that many joins in flight) are in the baseline row, not per chat. "excl. young-generation growth" subtracts the growth of V8's new space, which V8 sizes per process (1–32 MB) by its own heuristics.`,
     `Idle CPU: process.cpuUsage() of the chat-holding process over ${plan.idleMs / 1000} s with the real 10 s heartbeat (ours also sends aws/ping every 6th beat); the 10,000-chat figure is extrapolated linearly from N (CPU × 10,000 / N).`,
     'Join/open: ours = CreateParticipant + CreateParticipantConnection + websocket + subscribe ack + transcript positioning per chat; floor = websocket + subscribe ack only (its URLs are issued in the emulator process). Plain ws:// on loopback, no TLS.',
     'Latency: emulator timestamp taken just before the message is stored and pushed → message event in the client (ours: ChatSession "message"; floor: after the second JSON.parse). Includes emulator item building and JSON encoding, ws send, loopback TCP, ws frame parsing, decoding, de-duplication and event dispatch, and any event-loop queueing on both sides (all processes share the machine\'s cores).',

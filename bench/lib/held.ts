@@ -270,8 +270,8 @@ export function heldChatsApi<T>(holder: Holder<T>) {
   let load: { cpu: NodeJS.CpuUsage; started: number } | undefined;
   return {
     /** Opens a few chats and releases them, so one-time lazy initialisation is not counted per chat. */
-    warmup: async ({ targets }: { targets: T[] }) => {
-      const result = await openAll(targets, targets.length, (t) => holder.open(t, recorder));
+    warmup: async ({ targets, concurrency }: { targets: T[]; concurrency: number }) => {
+      const result = await openAll(targets, concurrency, (t) => holder.open(t, recorder));
       holder.closeAll();
       await sleep(500);
       return result;

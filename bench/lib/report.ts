@@ -86,6 +86,11 @@ interface Row {
 
 const ROWS: Row[] = [
   { label: 'join/open all N (s)', value: (r) => r.open.ms / 1000, digits: 2 },
+  {
+    label: 'process RSS before opening, after warm-up (MB)',
+    value: (r) => r.memory.baseline.rss / 2 ** 20,
+    digits: 1,
+  },
   { label: 'RSS per chat after GC (KB)', value: (r) => r.perChatKB.rss, digits: 1 },
   { label: '  excl. V8 young-generation growth (KB)', value: (r) => r.perChatKB.rssExclYoung, digits: 1 },
   { label: '  V8 young generation, whole process (MB)', value: (r) => r.youngGenMB, digits: 0 },

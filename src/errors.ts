@@ -10,6 +10,11 @@ export const ErrorCode = {
   ApiRefused: 'CB_API_REFUSED',
   /** A call failed without an answer: connection refused or reset, timeout. */
   Network: 'CB_NETWORK',
+  /**
+   * The AWS SDK could not get credentials to sign a Connect API call (none configured, no role): nothing was
+   * sent. Not retried; fix the credentials.
+   */
+  NoCredentials: 'CB_NO_CREDENTIALS',
   /** An AWS API answered success without a field connect-bot needs (e.g. no ConnectionToken). Retryable. */
   BadResponse: 'CB_BAD_RESPONSE',
   /** CreateParticipantConnection could not be completed within 15 s of CreateParticipant. */

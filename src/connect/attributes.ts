@@ -8,6 +8,7 @@ const MAX_TOTAL_BYTES = 32768;
  * at most 32767 characters; 32 KB of UTF-8 across all pairs), or undefined when it is fine.
  */
 export function attributesProblem(attributes: Record<string, unknown>): string | undefined {
+  if (!isPlainObject(attributes)) return 'attributes must be an object of string values';
   let total = 0;
   for (const [key, value] of Object.entries(attributes)) {
     if (!KEY.test(key)) {
@@ -19,4 +20,10 @@ export function attributesProblem(attributes: Record<string, unknown>): string |
   }
   if (total > MAX_TOTAL_BYTES) return `attributes must be at most ${MAX_TOTAL_BYTES} bytes of UTF-8 in total`;
   return undefined;
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

@@ -1,16 +1,22 @@
 import pRetry from 'p-retry';
-import { ApiRefusedError, ConnectBotError, isRetryable, NetworkError } from '../errors.js';
+import { ApiRefusedError, ConnectBotError, ErrorCode, isRetryable, NetworkError } from '../errors.js';
 
 /** Throttles calls before they go out. The host plugs in token buckets per Connect quota. */
 export interface RateLimiter {
   /** Resolves when one call of `operation` in `scope` (an instance id or the account) may go out. */
   acquire(operation: string, scope: string, signal?: AbortSignal): Promise<void>;
-  /** The service answered 429: pause that bucket. */
-  throttled(operation: string, scope: string): void;
+  /**
+   * The service answered 429: pause that bucket. `sentAt` (performance.now() when that request went out) tells a
+   * 429 that continues throttling from one of a burst already answered.
+   */
+  throttled(operation: string, scope: string, sentAt?: number): void;
 }
 
-/** `aborted`: cut short by its caller's signal (the session ended, a shutdown), not a failure of the call. */
-export type CallOutcome = 'ok' | 'throttled' | 'refused' | 'network' | 'aborted';
+/**
+ * `aborted`: cut short by its caller's signal (the session ended, a shutdown), not a failure of the call.
+ * `unsent`: the SDK could not sign it (no credentials), so no request went out.
+ */
+export type CallOutcome = 'ok' | 'throttled' | 'refused' | 'network' | 'aborted' | 'unsent';
 
 /** One attempt of one API call, for metrics. */
 export interface ApiCallRecord {
@@ -31,9 +37,23 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { retries: 4, minDelayMs: 200, maxDelayMs: 5000 };
 
-/** Maps whatever the SDK threw to an {@link ApiRefusedError} (an answer) or a {@link NetworkError} (none). */
+/** What the SDK's credential providers throw when they have nothing to sign with. */
+const CREDENTIALS_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
+
+/**
+ * Maps whatever the SDK threw to an {@link ApiRefusedError} (an answer), `CB_NO_CREDENTIALS` (nothing could be
+ * signed, so nothing was sent) or a {@link NetworkError} (no answer).
+ */
 export function classifyError(operation: string, error: unknown): ConnectBotError {
   if (error instanceof ConnectBotError) return error;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (typeof name === 'string' && CREDENTIALS_ERRORS.has(name)) {
+    return new ConnectBotError(
+      ErrorCode.NoCredentials,
+      `${operation}: no AWS credentials to sign it with: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   const e = error as {
     name?: string;
     message?: string;
@@ -84,6 +104,8 @@ export class ApiCaller {
   ): Promise<T> {
     // Once a request went out, it may have taken effect: the retries of it no longer give up on a quota wait.
     let sent = false;
+    // A caller that gave up before calling: nothing goes out.
+    (options.waitSignal ?? options.signal)?.throwIfAborted();
     return pRetry(
       async () => {
         const waitSignal = sent ? options.signal : (options.waitSignal ?? options.signal);
@@ -100,9 +122,13 @@ export class ApiCaller {
           if (error instanceof ApiRefusedError) {
             const outcome = error.throttled ? 'throttled' : 'refused';
             this.record({ operation, outcome, durationMs, status: error.status });
-            if (error.throttled) this.limiter?.throttled(operation, scope);
+            if (error.throttled) this.limiter?.throttled(operation, scope, started);
           } else {
-            const outcome = options.signal?.aborted ? 'aborted' : 'network';
+            const outcome = options.signal?.aborted
+              ? 'aborted'
+              : error.code === ErrorCode.NoCredentials
+                ? 'unsent'
+                : 'network';
             this.record({ operation, outcome, durationMs });
           }
           throw error;

@@ -59,6 +59,8 @@ export function awsClients(options: AwsClientOptions): AwsClients {
   const requestHandler = {
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    // Without it the handler only logs a warning when requestTimeout passes and the call waits on for ever.
+    throwOnRequestTimeout: true,
     httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 50 },
     httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 50 },
   };

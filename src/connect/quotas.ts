@@ -90,8 +90,8 @@ export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implemen
   acquire(operation: string, scope: string, signal?: AbortSignal): Promise<void> {
     const bucket = this.bucket(operation, scope);
     if (!bucket) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (bucket.waiters.length === 0 && this.takeToken(bucket)) return Promise.resolve();
-    signal?.throwIfAborted();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now() };
       if (signal) {
@@ -107,9 +107,13 @@ export class TokenBucketLimiter extends EventEmitter<TokenBucketEvents> implemen
     });
   }
 
-  throttled(operation: string, scope: string): void {
+  throttled(operation: string, scope: string, sentAt?: number): void {
     const bucket = this.bucket(operation, scope);
     if (!bucket) return;
+    // Sent before the last 429 came back: one more answer of the burst that began this pause, not a sign that
+    // throttling goes on, so it does not double the pause (a burst of N concurrent calls would otherwise pause
+    // the bucket for 2^N seconds).
+    if (sentAt !== undefined && sentAt < bucket.lastThrottleAt) return;
     const now = performance.now();
     const recent = now - bucket.lastThrottleAt < 2 * bucket.pauseMs + 1000;
     bucket.pauseMs = recent

@@ -51,6 +51,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.HandlerFailed]: 500,
   [ErrorCode.Internal]: 500,
+  [ErrorCode.NoCredentials]: 500,
   [ErrorCode.ApiRefused]: 502,
   [ErrorCode.Network]: 502,
   [ErrorCode.BadResponse]: 502,

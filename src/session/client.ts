@@ -19,6 +19,7 @@ import { type Scheduler, sharedScheduler } from '../transport/scheduler.js';
 import { MIN_DEDUPE_WINDOW } from './recent-ids.js';
 import {
   ChatSession,
+  checkText,
   type EndReason,
   type LifecycleEvent,
   type SessionContext,
@@ -321,12 +322,15 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       // The session's own, when it fetched another (the first answer had none); else the first answer's.
       const token = session.heldConnectionToken || connection.ConnectionCredentials?.ConnectionToken;
       if (token && (leaveIfClosed || session.endedBecause !== 'closed')) {
-        // Through the caller: paced by the quota and seen by `apiCall`, as every call is.
+        // Through the caller: paced by the quota and seen by `apiCall`, as every call is; one ClientToken for
+        // every retry, as session.disconnect() does.
+        const clientToken = crypto.randomUUID();
         await this.ctx.caller
           .call('DisconnectParticipant', identity.instanceId, (signal) =>
-            this.ctx.aws.participant.send(new DisconnectParticipantCommand({ ConnectionToken: token }), {
-              abortSignal: signal,
-            }),
+            this.ctx.aws.participant.send(
+              new DisconnectParticipantCommand({ ConnectionToken: token, ClientToken: clientToken }),
+              { abortSignal: signal },
+            ),
           )
           .catch(() => {});
       }
@@ -349,8 +353,3 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
 }
 
 /** CB_INVALID_ARGUMENT unless `value` is a string of 1 to `max` characters. */
-function checkText(action: string, field: string, value: unknown, max: number): void {
-  if (typeof value !== 'string' || value.length < 1 || value.length > max) {
-    throw new ConnectBotError(ErrorCode.InvalidArgument, `${action}: ${field} must be 1-${max} characters`);
-  }
-}

@@ -349,6 +349,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         `${contentType} content must be 1-${limit} characters`,
       );
     }
+    if (options.clientToken !== undefined) checkText('sendMessage', 'clientToken', options.clientToken, 500);
     const clientToken = options.clientToken ?? crypto.randomUUID();
     const result = await this.withToken(
       'SendMessage',
@@ -380,6 +381,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       throw new ConnectBotError(ErrorCode.InvalidArgument, `a ${kind} receipt needs a messageId`);
     }
     const content = kind === 'typing' ? undefined : JSON.stringify({ messageId: options.messageId });
+    if (options.clientToken !== undefined) checkText('sendEvent', 'clientToken', options.clientToken, 500);
     const clientToken = options.clientToken ?? crypto.randomUUID();
     await this.withToken(
       'SendEvent',
@@ -1425,4 +1427,11 @@ function missingField(connection: CreateParticipantConnectionResponse, withUrl: 
   if (withUrl && !connection.Websocket?.Url) return 'websocket URL';
   if (!connection.ConnectionCredentials?.ConnectionToken) return 'ConnectionToken';
   return undefined;
+}
+
+/** A `CB_INVALID_ARGUMENT` unless `value` is a string of 1 to `max` characters. */
+export function checkText(action: string, field: string, value: unknown, max: number): void {
+  if (typeof value !== 'string' || value.length < 1 || value.length > max) {
+    throw new ConnectBotError(ErrorCode.InvalidArgument, `${action}: ${field} must be 1-${max} characters`);
+  }
 }

@@ -64,6 +64,10 @@ function untilSignal(stop: () => Promise<void>): void {
 /** How long `connect-bot join` waits for the host's answer by default (it answers within its join timeout). */
 const JOIN_REQUEST_TIMEOUT_MS = 10_000;
 
+function isHttpUrl(url: string): boolean {
+  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+}
+
 function ready(details: Record<string, unknown>): void {
   process.stdout.write(`connect-bot ready ${JSON.stringify(details)}\n`);
 }
@@ -81,6 +85,8 @@ async function emulatorCommand(args: string[]): Promise<void> {
   const port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
   if (!(port <= 65535)) throw new UsageError(`invalid --port: ${values.port} (a port number, 0-65535)`);
   const url = values['on-chat-start'];
+  if (url !== undefined && !isHttpUrl(url))
+    throw new UsageError(`--on-chat-start must be an http(s) URL: ${url}`);
   const emulator = await startEmulator({
     port,
     region: values.region,
@@ -102,7 +108,9 @@ async function emulatorCommand(args: string[]): Promise<void> {
 
 async function startCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
-  const config = await loadConfig(values.config ? { file: values.config } : {});
+  // `--config "$FILE"` with FILE unset: refused, never run on the defaults instead.
+  if (values.config === '') throw new UsageError('--config needs a file path');
+  const config = await loadConfig(values.config !== undefined ? { file: values.config } : {});
   const logger = createLogger({
     level: config.log.level,
     ...(config.log.pretty !== undefined ? { pretty: config.log.pretty } : {}),
@@ -129,7 +137,8 @@ async function joinCommand(args: string[]): Promise<void> {
   if (timeoutMs < 1)
     throw new UsageError(`invalid --timeout-ms: ${values['timeout-ms']} (a positive number)`);
   const contactId = values['contact-id'];
-  const instanceId = values['instance-id'] ?? process.env.CONNECT_BOT_INSTANCE_ID;
+  // An environment variable set but empty (`docker run -e NAME`) counts as unset, as in the configuration.
+  const instanceId = values['instance-id'] ?? (process.env.CONNECT_BOT_INSTANCE_ID || undefined);
   if (!contactId) throw new UsageError('--contact-id is required');
   if (!instanceId) throw new UsageError('--instance-id (or CONNECT_BOT_INSTANCE_ID) is required');
   const attributes: Record<string, string> = {};
@@ -138,10 +147,9 @@ async function joinCommand(args: string[]): Promise<void> {
     if (eq < 1) throw new UsageError(`--attribute must be key=value: ${pair}`);
     attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const url = values.url ?? process.env.CONNECT_BOT_JOIN_URL ?? 'http://127.0.0.1:8080/join';
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
-    throw new UsageError(`--url (or CONNECT_BOT_JOIN_URL) must be an http(s) URL: ${url}`);
-  const secret = values.secret ?? process.env.CONNECT_BOT_JOIN_SECRET;
+  const url = values.url ?? (process.env.CONNECT_BOT_JOIN_URL || 'http://127.0.0.1:8080/join');
+  if (!isHttpUrl(url)) throw new UsageError(`--url (or CONNECT_BOT_JOIN_URL) must be an http(s) URL: ${url}`);
+  const secret = values.secret ?? (process.env.CONNECT_BOT_JOIN_SECRET || undefined);
   let response: Response;
   let body: string;
   try {
@@ -249,7 +257,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.exit(2);
   }
   if (error instanceof ConnectBotError && error.code === ErrorCode.ConfigInvalid) {
-    log(`connect-bot: ${error.message}`);
+    log(`connect-bot: ${error.code}: ${error.message}`);
     process.exit(2);
   }
   log(`connect-bot: ${describeFailure(error)}`);

@@ -49,6 +49,9 @@ function isTree(value: unknown): value is Tree {
 function merge(base: Tree, layer: Tree): Tree {
   const out: Tree = { ...base };
   for (const [key, value] of Object.entries(layer)) {
+    // A section over something that is not one (`"bots": ["faq"]` under CONNECT_BOT_DEFAULT_BOT) keeps the
+    // wrong value, for the schema to report, rather than replacing it unseen.
+    if (isTree(value) && out[key] !== undefined && !isTree(out[key])) continue;
     // Defined, not assigned: a "__proto__" key from JSON stays a key (that the schema refuses), never a prototype.
     Object.defineProperty(out, key, {
       value: isTree(value) && isTree(out[key]) ? merge(out[key] as Tree, value) : value,
@@ -82,9 +85,27 @@ async function readLayer(path: string, required: boolean, problems: string[]): P
     }
     return value;
   } catch (error) {
-    problems.push(`${path}: invalid JSON (${(error as Error).message})`);
+    problems.push(`${path}: invalid JSON (${jsonProblem(text, (error as Error).message)})`);
     return {};
   }
+}
+
+/**
+ * Where a JSON syntax error is, without the file's text: V8's message for an unexpected token quotes the
+ * characters around it, which can be part of a secret.
+ */
+function jsonProblem(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (at) {
+    const before = text.slice(0, Number(at[1]));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    return `${message.replace(/ in JSON at position \d+.*$/s, '')} at line ${line}, column ${column}`;
+  }
+  if (/^Unexpected token/.test(message)) {
+    return 'unexpected character: single quotes, an unquoted value or a trailing comma?';
+  }
+  return message.replace(/,? ".*" is not valid JSON$/s, ' is not valid JSON');
 }
 
 /** The schema's type for a dotted config key, seen through defaults, prefaults and optionals. */

@@ -68,8 +68,16 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
-        /** Shared secret callers send as `Authorization: Bearer <secret>`. At least 16 characters. */
-        secret: z.string().min(16, 'must be at least 16 characters').optional(),
+        /**
+         * Shared secret callers send as `Authorization: Bearer <secret>`. At least 16 characters, visible ASCII
+         * only: HTTP clients strip a header's surrounding whitespace (a secret file's trailing newline) and
+         * cannot send other characters, so such a secret could never match.
+         */
+        secret: z
+          .string()
+          .min(16, 'must be at least 16 characters')
+          .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters only (no spaces or newlines)')
+          .optional(),
         /** Accept joins without a secret. Local development only. */
         allowUnauthenticated: z.boolean().default(false),
         bodyLimitBytes: positiveInt.default(64 * 1024),

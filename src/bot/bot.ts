@@ -98,8 +98,9 @@ export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
   }
 
   /**
-   * @internal Runs the right middleware for `ctx`. Errors go to the error handler, never upwards; the
-   * error is also returned so the host can count it.
+   * @internal Runs the right middleware for `ctx` and returns what it failed with, never throwing. Reporting the
+   * failure to the error handler is the caller's (`report`): the host runs the error handler in the chat's turn
+   * under its own time limit, not inside the handler's.
    */
   async handle(ctx: Context<S>): Promise<BotError<Context<S>> | undefined> {
     const tree = ctx.kind === 'join' ? this.joinHooks : ctx.kind === 'end' ? this.endHooks : this;
@@ -107,13 +108,7 @@ export class Bot<S = Record<string, unknown>> extends Composer<Context<S>> {
       await run(tree.middleware(), ctx);
       return undefined;
     } catch (error) {
-      const failure = new BotError(error, ctx);
-      // An abandoned handler (timed out) was reported when it was abandoned; what it throws after is its refused
-      // late actions, not news. The error handler's replies get tokens of their own (the same context, which
-      // middleware may have added to): when the update is handled again after a keep restart, its answer is not
-      // taken for the apology.
-      if (!ctx.isRevoked) await this.report(new BotError(error, ctx.forErrorHandler()));
-      return failure;
+      return new BotError(error, ctx);
     }
   }
 

@@ -29,6 +29,15 @@ export class BotError<C = Context> extends HandlerError {
   }
 }
 
+const ITEM_KINDS: readonly ItemKind[] = [
+  'message',
+  'typing',
+  'participant.joined',
+  'participant.left',
+  'chat.ended',
+  'event',
+];
+
 const pass: MiddlewareFn<unknown> = (_ctx, next) => next();
 
 function flatten<C>(middleware: Middleware<C>): MiddlewareFn<C> {
@@ -45,24 +54,44 @@ function refused(message: string): Promise<void> {
   return promise;
 }
 
+/** `next()` after the middleware finished. The update is over: nobody may be waiting on it, so the log says so too. */
+function lateNext(ctx: unknown): Promise<void> {
+  (ctx as { log?: Logger }).log?.warn(
+    { event: 'late-next' },
+    'next() called after the middleware finished: the rest of the chain does not run for this update',
+  );
+  return refused('next() called after the middleware finished');
+}
+
 /**
- * What `next()` returns: the downstream's outcome, and whether the middleware took charge of its failure: a
- * rejection handler anywhere along what it chained on it (an `await` or a `return` of the chain's end, a
- * `.catch`, a `.then(f, h)`). Not a native promise on purpose: V8 awaits a native promise without calling its
- * `then`, so an `await` could not be seen. Every link has its own rejection handled here, so a chain the
- * middleware drops is never an unhandled rejection (which would stop the process); concat reports it instead.
+ * What `next()` returns: the downstream's outcome, and every link the middleware chained on it (`.then`,
+ * `.catch`, `.finally`, an `await`). Not a native promise on purpose: V8 awaits a native promise without calling
+ * its `then`, so an `await` could not be seen. Every link has its own rejection handled here, so a chain the
+ * middleware drops is never an unhandled rejection (which would stop the process); concat waits for every link
+ * and reports a failure nobody took charge of instead. A link's failure is the downstream's (for the first
+ * link) or its own callback's; it is taken charge of by a rejection handler on that link or on any link chained
+ * after it.
  */
 class Downstream<T = undefined> implements PromiseLike<T> {
+  /** What this link failed with itself: the downstream's failure, or one its callback threw. */
+  failure: { reason: unknown } | undefined;
+  /** A rejection handler was chained on this link or on a link after it. */
+  taken = false;
+
   get [Symbol.toStringTag](): string {
     return 'Promise';
   }
 
   constructor(
     readonly promise: Promise<T>,
-    /** Shared by every link of the chain. */
-    readonly charge: { taken: boolean } = { taken: false },
+    /** Every link of the chain, the first one first. */
+    readonly links: Array<Downstream<unknown>> = [],
+    private readonly parent?: Downstream<unknown>,
   ) {
-    promise.catch(() => {});
+    links.push(this as Downstream<unknown>);
+    promise.catch((reason: unknown) => {
+      if (!parent) this.failure = { reason };
+    });
   }
 
   // biome-ignore lint/suspicious/noThenProperty: it is a thenable on purpose (see above)
@@ -70,10 +99,9 @@ class Downstream<T = undefined> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    if (onRejected) this.charge.taken = true;
-    return new Downstream(this.promise.then(onFulfilled, onRejected), this.charge) as unknown as Promise<
-      A | B
-    >;
+    if (onRejected)
+      for (let link: Downstream<unknown> | undefined = this; link; link = link.parent) link.taken = true;
+    return this.chain((own) => this.promise.then(own(onFulfilled), own(onRejected)));
   }
 
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
@@ -81,14 +109,54 @@ class Downstream<T = undefined> implements PromiseLike<T> {
   }
 
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return new Downstream(this.promise.finally(onFinally), this.charge) as unknown as Promise<T>;
+    return this.chain((own) => this.promise.finally(own(onFinally))) as Promise<T>;
+  }
+
+  /** A new link, whose callbacks' own failures (a throw, a rejected promise returned) are recorded on it. */
+  private chain<R>(
+    make: (
+      own: <F extends ((...args: never[]) => unknown) | null | undefined>(callback: F) => F,
+    ) => Promise<R>,
+  ): Promise<R> {
+    const mark: { failure?: { reason: unknown } } = {};
+    const fail = (reason: unknown): never => {
+      mark.failure = { reason };
+      throw reason;
+    };
+    const own = <F extends ((...args: never[]) => unknown) | null | undefined>(callback: F): F =>
+      (callback &&
+        ((...args: never[]) => {
+          let result: unknown;
+          try {
+            result = callback(...args);
+          } catch (reason) {
+            fail(reason);
+          }
+          return typeof (result as PromiseLike<unknown> | undefined)?.then === 'function'
+            ? Promise.resolve(result).then(undefined, fail)
+            : result;
+        })) as F;
+    const link = new Downstream(make(own), this.links, this as Downstream<unknown>);
+    void link.promise.catch(() => {
+      link.failure = mark.failure;
+    });
+    return link as unknown as Promise<R>;
+  }
+}
+
+/** Waits until every link of a chain has settled, links added meanwhile included. */
+async function settled(links: ReadonlyArray<Downstream<unknown>>): Promise<void> {
+  for (let count = -1; count !== links.length; ) {
+    count = links.length;
+    await Promise.allSettled(links.map((link) => link.promise));
   }
 }
 
 /**
- * `first`, whose `next()` runs `andThen`. What `andThen` started belongs to this update even if `first` did not
- * await it: `first` is done only once it has settled, and its failure is reported here unless `first` took
- * charge of it (see {@link Downstream}). `next()` twice, or after `first` is done, is refused (and reported).
+ * `first`, whose `next()` runs `andThen`. What `first` chained on `next()` belongs to this update even if `first`
+ * did not await it: `first` is done only once all of it has settled, and a failure in it is reported here unless
+ * `first` took charge of it (see {@link Downstream}). `next()` twice, or after `first` is done, is refused (and
+ * reported).
  */
 function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): MiddlewareFn<C> {
   return async (ctx, next) => {
@@ -96,14 +164,7 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
     let finished = false;
     let misuse: Error | undefined;
     const callNext = (): Promise<void> => {
-      if (finished) {
-        // The update is over: nobody may be waiting on this promise, so the log says it too.
-        (ctx as { log?: Logger }).log?.warn(
-          { event: 'late-next' },
-          'next() called after the middleware finished: the rest of the chain does not run for this update',
-        );
-        return refused('next() called after the middleware finished');
-      }
+      if (finished) return lateNext(ctx);
       if (downstream) {
         misuse ??= new Error('next() called more than once');
         return refused('next() called more than once');
@@ -121,10 +182,10 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
     } finally {
       finished = true;
       // Returned (or threw) without waiting for what it started: the update is not over until that is.
-      if (downstream) await downstream.promise.catch(() => {});
+      if (downstream) await settled(downstream.links);
     }
     if (misuse) throw misuse;
-    if (downstream && !downstream.charge.taken) await downstream.promise;
+    for (const link of downstream?.links ?? []) if (link.failure && !link.taken) throw link.failure.reason;
   };
 }
 
@@ -212,6 +273,13 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
         `on('${hook}') would never run: use bot.${hook === 'join' ? 'onJoin' : 'onEnd'}()`,
       );
     }
+    // A plugin in plain JavaScript has no type check: a misspelt kind would be a handler that never runs.
+    for (const unknown of kinds.filter((k) => !ITEM_KINDS.includes(k as ItemKind))) {
+      throw new ConnectBotError(
+        ErrorCode.InvalidArgument,
+        `on(${JSON.stringify(unknown)}): not a kind of update; one of ${ITEM_KINDS.map((k) => `'${k}'`).join(', ')}`,
+      );
+    }
     return this.filter((ctx): ctx is KindContext<C, K> => kinds.includes(ctx.kind), ...middleware);
   }
 
@@ -253,7 +321,9 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
     const inner = flatten(composer);
     this.use(async (ctx, next) => {
       let nextCalled = false;
+      let finished = false;
       const later = (): Promise<void> => {
+        if (finished) return lateNext(ctx);
         if (nextCalled) return refused('next() called more than once');
         nextCalled = true;
         return Promise.resolve();
@@ -263,6 +333,8 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
       } catch (error) {
         nextCalled = false;
         await handler(new BotError(error, ctx), later);
+      } finally {
+        finished = true;
       }
       if (nextCalled) await next();
     });

@@ -13,6 +13,9 @@ export type UpdateKind =
   | 'join'
   | 'end';
 
+/** A context's own state that belongs to one handler run, never carried over to a successor. */
+const PER_HANDLER = new Set(['scope', 'revoked', 'inFlight', 'replies']);
+
 /** Who sent an item. */
 export interface Sender {
   participantId: string;
@@ -171,6 +174,12 @@ export class Context<S = Record<string, unknown>> {
     this.check('successor'); // an abandoned handler cannot make itself a context that acts
     const next = new Context<S>(this.kind, this.item, this.contact, this.session, this.log, this.actions);
     next.match = this.match;
+    // What middleware added to the context (`ctx.lang`, `ctx.user`), as bot.catch sees it for a thrown error.
+    const from = this as unknown as Record<string, unknown>;
+    const to = next as unknown as Record<string, unknown>;
+    for (const key of Object.keys(from)) {
+      if (!Object.hasOwn(to, key) && !PER_HANDLER.has(key)) to[key] = from[key];
+    }
     return next.forErrorHandler();
   }
 

@@ -302,7 +302,6 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     }
     const ctx = this.context(entry);
     const started = performance.now();
-    let timedOutAlready = false;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.handlerTimeoutMs);
@@ -310,14 +309,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     this.options.handlers.running++;
     const handled = this.bot.handle(ctx).then((error) => {
       this.options.handlers.running--;
-      if (error && !timedOutAlready) {
-        this.stats.errors++;
-        this.options.onHandlerError(this, error);
-      }
-      return 'done' as const;
+      return error ?? ('done' as const);
     });
+    // Only the middleware races the timer: the error handler for what it threw gets a limit of its own.
     const result = await Promise.race([handled, timedOut]);
-    timedOutAlready = result === 'timeout';
     clearTimeout(timer);
     if (entry.item) this.processed.add(entry.item.Id);
     this.stats.handled++;
@@ -333,6 +328,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
       const successor = ctx.successor();
       ctx.revoke(error);
       await this.failInTurn(successor, error);
+    } else if (result !== 'done') {
+      // The error handler's replies get tokens of their own (the same context, which middleware may have added
+      // to): when the update is handled again after a keep restart, its answer is not taken for the apology.
+      ctx.forErrorHandler();
+      await this.failInTurn(ctx, result);
     }
     this.options.onHandled(this, entry.kind, performance.now() - started, result === 'timeout');
   }
@@ -345,10 +345,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return new Context<S>(entry.kind, entry.item, this.contact, this.state, this.log, this);
   }
 
-  /** Reports a failure the bot's handler did not throw itself; resolves when the bot's error handler is done. */
+  /** Reports a handler's failure (or one it did not throw itself); resolves when the bot's error handler is done. */
   private fail(ctx: Context<S>, error: ConnectBotError): Promise<void> {
     this.stats.errors++;
-    const botError = new BotError(error, ctx);
+    const botError = error instanceof BotError ? error : new BotError(error, ctx);
     const reported = this.bot.report(botError);
     this.options.onHandlerError(this, botError);
     return reported;

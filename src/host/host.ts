@@ -139,6 +139,23 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   private readonly idleWaiters = new Set<() => void>();
   private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
   private readonly log: Logger;
+
+  /**
+   * Emits to the listeners; one that throws is logged, never thrown into the host: the events fire inside a
+   * chat's queue, where a throw would stop the chat's handling and reach the process as an unhandled rejection.
+   * (Listeners after the one that threw miss that event.)
+   */
+  override emit<E extends EventEmitter.EventNames<BotHostEvents>>(
+    event: E,
+    ...args: EventEmitter.EventArgs<BotHostEvents, E>
+  ): boolean {
+    try {
+      return super.emit(event, ...args);
+    } catch (error) {
+      this.log.warn({ event: 'listener-failed', listener: event, err: error }, 'a BotHost listener threw');
+      return true;
+    }
+  }
   private readonly chatOptions: HostedChatOptions;
   private accepting = true;
   /** Set once the shutdown has taken its list of chats: a chat opened after it is not held. */

@@ -351,5 +351,3 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     }
   }
 }
-
-/** CB_INVALID_ARGUMENT unless `value` is a string of 1 to `max` characters. */

@@ -52,6 +52,7 @@ function update(kind: UpdateKind, text?: string, extra: Partial<ChatItem> = {}) 
 async function run(bot: Bot<{ n: number }>, kind: UpdateKind, text?: string) {
   const { ctx, actions } = update(kind, text);
   const error = await bot.handle(ctx);
+  if (error) await bot.report(error);
   return { ctx, calls: actions.calls, error };
 }
 

@@ -69,6 +69,14 @@ const reported: Array<[string, Mw]> = [
     },
   ],
   [
+    'next().catch(h) unawaited, h rethrows',
+    (_c, next) => {
+      void next().catch((error) => {
+        throw error;
+      });
+    },
+  ],
+  [
     'await helper(next()) that awaits it',
     async (_c, next) => {
       const helper = async (p: PromiseLike<void>) => {

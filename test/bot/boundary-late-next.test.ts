@@ -1,0 +1,40 @@
+// Regression (fixed): inside bot.errorBoundary, the `next` given to the boundary's middleware (and to its handler) is
+// composer.ts errorBoundary's `later`, which only sets a flag. A next() called after the middleware finished
+// resolves as if it worked, while the downstream silently never runs (no refusal, no `late-next` log), unlike
+// next() everywhere else (concat refuses it and logs). README "How the host runs bots": "`next()` called twice,
+// or after the middleware finished, is refused."
+import { afterEach, expect, it } from 'vitest';
+import { defineBot } from '../../src/index.js';
+import { closeAllTestChats, testChat } from '../../src/testing/index.js';
+import { deferred } from '../support/deferred.js';
+
+afterEach(closeAllTestChats);
+
+it('a late next() inside errorBoundary is refused (rejects), not silently resolved', async () => {
+  // Expected: the late next() rejects (refused), as it does outside a boundary. Before the fix: it resolves, and the
+  // downstream ("downstream" reply) never runs.
+  const result = deferred<string>();
+  const bot = defineBot({
+    name: 'late-boundary',
+    displayName: 'Late',
+    setup(b) {
+      b.errorBoundary(
+        () => {},
+        (_ctx, next) => {
+          setTimeout(() => {
+            next().then(
+              () => result.resolve('resolved'),
+              (e) => result.resolve(`rejected: ${(e as Error).message}`),
+            );
+          }, 50);
+        },
+      );
+      b.on('message', (ctx) => ctx.reply('downstream'));
+    },
+  });
+  const chat = await testChat(bot);
+  await chat.say('x');
+  const outcome = await result.wait(3000, 'the late next() never settled');
+  await chat.expectNoReply(200);
+  expect(outcome).toMatch(/^rejected/);
+}, 20_000);

@@ -259,10 +259,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
    * is live (or joining) returns the same participant.
    */
   join(request: JoinRequest): Promise<JoinResult> {
-    return this.admit('join', request, () => {
-      const bot = this.selectBot(request);
-      return this.startJoin(request, bot);
-    });
+    return this.admit('join', request, (bot) => this.startJoin(request, bot));
   }
 
   /**
@@ -281,10 +278,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
       bot: kept.bot,
       attributes: kept.attributes,
     };
-    return this.admit('resume', request, () => {
-      const bot = this.selectBot(request);
-      return this.startResume(snapshot, request, bot, !kept.joined);
-    });
+    return this.admit('resume', request, (bot) => this.startResume(snapshot, request, bot, !kept.joined));
   }
 
   private async startResume(
@@ -304,13 +298,20 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /**
    * What joins and resumes share: one attempt per contact at a time, a live chat returned as it is, no new chat
-   * while draining or at capacity, and every failure reported (`joinFailed` / `resumeFailed`) with its code.
+   * while draining or at capacity, and every failure reported (`joinFailed` / `resumeFailed`) with its code. A
+   * bot that is not loaded is refused even when the contact already has one.
    */
   private async admit(
     kind: Admission,
     request: JoinRequest,
-    open: () => Promise<JoinResult>,
+    open: (bot: PreparedBot) => Promise<JoinResult>,
   ): Promise<JoinResult> {
+    let bot: PreparedBot;
+    try {
+      bot = this.selectBot(request);
+    } catch (error) {
+      throw this.failed(kind, request, error, performance.now());
+    }
     for (;;) {
       const live = this.chats.get(request.contactId);
       if (live && !live.session.ended) {
@@ -337,34 +338,31 @@ export class BotHost extends EventEmitter<BotHostEvents> {
           ErrorCode.NotAccepting,
           `the host is at capacity (${this.options.maxChats} chats)`,
         );
-      return open();
+      return open(bot);
     })();
     this.joins.set(request.contactId, { kind, result: opening });
     try {
       return await opening;
     } catch (error) {
-      // Not coded: a bug, reported as such (the join endpoint answers 500).
-      const failure =
-        error instanceof ConnectBotError
-          ? error
-          : new ConnectBotError(ErrorCode.Internal, `${kind} failed: ${describeThrown(error)}`, {
-              cause: error,
-            });
-      this.emit(
-        kind === 'join' ? 'joinFailed' : 'resumeFailed',
-        request,
-        failure,
-        performance.now() - started,
-      );
-      this.log.warn(
-        { event: `${kind}-failed`, contactId: request.contactId, err: failure },
-        `${kind} failed`,
-      );
-      throw failure;
+      throw this.failed(kind, request, error, started);
     } finally {
       this.joins.delete(request.contactId);
       for (const wake of this.idleWaiters) wake();
     }
+  }
+
+  /** Reports a failed join or resume (`joinFailed` / `resumeFailed`, a log line) and returns its coded error. */
+  private failed(kind: Admission, request: JoinRequest, error: unknown, started: number): ConnectBotError {
+    // Not coded: a bug, reported as such (the join endpoint answers 500).
+    const failure =
+      error instanceof ConnectBotError
+        ? error
+        : new ConnectBotError(ErrorCode.Internal, `${kind} failed: ${describeThrown(error)}`, {
+            cause: error,
+          });
+    this.emit(kind === 'join' ? 'joinFailed' : 'resumeFailed', request, failure, performance.now() - started);
+    this.log.warn({ event: `${kind}-failed`, contactId: request.contactId, err: failure }, `${kind} failed`);
+    return failure;
   }
 
   /**

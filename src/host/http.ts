@@ -68,10 +68,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof ConnectBotError) throw error;
+    // The request was cut (the server's request timeout, which has answered 408 already, or the client went
+    // away): the client's problem, not a failure of the host.
+    throw new ConnectBotError(ErrorCode.RequestTimeout, 'the request body did not arrive in full', {
+      cause: error,
+    });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

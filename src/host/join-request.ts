@@ -35,7 +35,7 @@ const shortForm = z.object({
 /**
  * Reads a join request body: either the Connect flow-Lambda event unchanged, or
  * `{ instanceId, contactId, bot?, attributes? }`. Flow parameters override contact attributes; `bot` may come
- * from either. Anything else is `CB_BAD_JOIN_REQUEST` naming every problem.
+ * from either (a blank parameter does not hide the attribute). Anything else is `CB_BAD_JOIN_REQUEST` naming every problem.
  */
 export function parseJoinRequest(body: unknown): JoinRequest {
   if (typeof body === 'object' && body !== null && 'Details' in body) {
@@ -43,11 +43,13 @@ export function parseJoinRequest(body: unknown): JoinRequest {
     if (!parsed.success) throw badRequest(parsed.error);
     const { ContactData, Parameters } = parsed.data.Details;
     const merged = { ...(ContactData.Attributes ?? {}), ...(Parameters ?? {}) };
+    // A `bot` parameter left blank in the flow names no bot: the contact attribute still may.
+    const bot = Parameters?.bot || ContactData.Attributes?.bot;
     return {
       instanceId: ContactData.InstanceARN.slice(ContactData.InstanceARN.lastIndexOf('/') + 1),
       contactId: ContactData.ContactId,
       initialContactId: ContactData.InitialContactId ?? ContactData.ContactId,
-      ...(merged.bot ? { bot: merged.bot } : {}),
+      ...(bot ? { bot } : {}),
       attributes: merged,
     };
   }

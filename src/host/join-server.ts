@@ -223,7 +223,7 @@ export class JoinServer {
     const token = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (!token || !sameSecret(token, secret)) {
       req.resume();
-      throw new ConnectBotError(ErrorCode.Unauthorized, 'missing or wrong bearer secret');
+      throw new ConnectBotError(ErrorCode.Unauthorized, 'missing or wrong shared secret');
     }
   }
 

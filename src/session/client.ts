@@ -90,6 +90,17 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   private readonly announced = new WeakSet<ChatSession>();
   /** Joins and resumes before their session exists (see {@link opening}). */
   private readonly openings = new Set<AbortController>();
+  /**
+   * Joins whose CreateParticipant went through but whose CreateParticipantConnection failed, by instance and
+   * contact, until their join window closes: the participant is still in the chat, pending, and cannot be made to
+   * leave without a connection. Connect allows one custom participant per contact, so a new CreateParticipant
+   * would be refused 409 until the service drops it; a retry instead repeats the first one's ClientToken, which
+   * gives back the same participant, and connects it.
+   */
+  private readonly unconnected = new Map<
+    string,
+    { clientToken: string; displayName: string; until: number }
+  >();
   private readonly ctx: SessionContext;
 
   constructor(options: ChatClientOptions) {
@@ -155,8 +166,18 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   private async joinOpening(options: JoinOptions, closing: AbortSignal): Promise<ChatSession> {
     const { caller, aws, timings } = this.ctx;
     const started = performance.now();
-    const deadline = started + timings.joinWindowMs;
-    const clientToken = options.clientToken ?? crypto.randomUUID();
+    const key = `${options.instanceId}\u0000${options.contactId}`;
+    const pending = this.unconnected.get(key);
+    const retry =
+      options.clientToken === undefined &&
+      pending !== undefined &&
+      pending.until > started &&
+      pending.displayName === options.displayName
+        ? pending
+        : undefined;
+    // A retry's window is the first attempt's: the service counts it from the participant's creation.
+    const deadline = retry?.until ?? started + timings.joinWindowMs;
+    const clientToken = options.clientToken ?? retry?.clientToken ?? crypto.randomUUID();
     const created = await caller.call(
       'CreateParticipant',
       'account',
@@ -189,16 +210,19 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       if (remaining <= 0)
         throw new ConnectBotError(ErrorCode.JoinWindowMissed, 'CreateParticipant used up the join window');
       connection = await this.connectParticipant(options.instanceId, participantToken, remaining);
+      this.unconnected.delete(key);
     } catch (error) {
       const late = performance.now() >= deadline;
       const removed = error instanceof ApiRefusedError && error.status === 404; // the service dropped the bot
       if (late || removed || (error as ConnectBotError).code === ErrorCode.JoinWindowMissed) {
+        this.unconnected.delete(key);
         throw new ConnectBotError(
           ErrorCode.JoinWindowMissed,
           `CreateParticipantConnection did not complete within ${timings.joinWindowMs} ms of CreateParticipant`,
           { cause: error },
         );
       }
+      this.rememberUnconnected(key, { clientToken, displayName: options.displayName, until: deadline });
       throw error;
     }
     return this.open(
@@ -259,6 +283,15 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       throw error;
     }
     return this.open(snapshot, connection, options.leaveIfClosed === true, closing);
+  }
+
+  private rememberUnconnected(
+    key: string,
+    entry: { clientToken: string; displayName: string; until: number },
+  ) {
+    const now = performance.now();
+    for (const [other, { until }] of this.unconnected) if (until <= now) this.unconnected.delete(other);
+    this.unconnected.set(key, entry);
   }
 
   /** A join or resume under way, before its session exists: `closeAll()` aborts it. */

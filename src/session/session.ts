@@ -229,6 +229,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private readonly onRefreshDue = () => void this.refreshToken();
   private readonly onRotationDue = () => void this.rotate();
   private refreshFailures = 0;
+  /** The token refresh in flight: calls refused together, and the scheduled refresh, share one. */
+  private renewing: Promise<void> | undefined;
   /** Rotations started; a recovery counts one too, so that a rotation it overtook knows it is stale. */
   private rotationCount = 0;
   /** Rotations failed in a row while the old socket stayed open; sets the backoff of the next try. */
@@ -1088,7 +1090,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async refreshToken(): Promise<void> {
     if (this.ended) return;
     try {
-      await this.newToken('scheduled');
+      await this.renewToken('scheduled');
     } catch (error) {
       if (this.ended || !this.setback(error, 'refresh-failed', 'token refresh failed; will retry')) return;
       // Back off while refreshes keep failing; a call that meets an expired token refreshes on its own.
@@ -1097,6 +1099,14 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       return;
     }
     this.refreshFailures = 0;
+  }
+
+  /** {@link newToken}, or the one already in flight. */
+  private renewToken(why: 'scheduled' | 'refused'): Promise<void> {
+    this.renewing ??= this.newToken(why).finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   /**
@@ -1299,7 +1309,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /**
    * Runs a ConnectionToken call. A 403 may only mean the token expired early, so one fresh
-   * CreateParticipantConnection decides: a new token retries the call, a 403 there ends the session.
+   * CreateParticipantConnection decides: a new token retries the call, a 403 there ends the session. Calls
+   * refused with the same token share one refresh; a call whose token was replaced meanwhile just retries.
    */
   private async withToken<T>(
     operation: string,
@@ -1308,11 +1319,17 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     waitSignal?: AbortSignal,
   ): Promise<T> {
     this.assertActive(operation);
+    let used = '';
     const run = () =>
-      this.ctx.caller.call(operation, this.instanceId, (attempt) => send(this.connectionToken, attempt), {
-        ...(signal ? { signal } : {}),
-        ...(waitSignal ? { waitSignal } : {}),
-      });
+      this.ctx.caller.call(
+        operation,
+        this.instanceId,
+        (attempt) => {
+          used = this.connectionToken;
+          return send(used, attempt);
+        },
+        { ...(signal ? { signal } : {}), ...(waitSignal ? { waitSignal } : {}) },
+      );
     try {
       return await run();
     } catch (error) {
@@ -1326,10 +1343,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         );
       }
       try {
-        await this.newToken('refused');
+        if (used === this.connectionToken) await this.renewToken('refused');
       } catch (refresh) {
         if (this.isAccessDenied(refresh as ConnectBotError)) {
-          this.endDenied(refresh as ConnectBotError);
+          if (!this.ended) this.endDenied(refresh as ConnectBotError);
           throw new ConnectBotError(
             ErrorCode.ChatEnded,
             `${operation}: the chat has ended for this participant`,

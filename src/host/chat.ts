@@ -401,6 +401,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   }
 
   async setAttributes(attributes: Record<string, string>): Promise<void> {
+    this.assertNoOutcome('setAttributes');
     await this.session.setAttributes(attributes);
     this.attributes = Object.freeze({ ...this.attributes, ...attributes });
   }
@@ -422,7 +423,21 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   }
 
   async end(): Promise<void> {
+    this.assertNoOutcome('end');
     await this.settle('ended', () => this.session.stopContact());
+  }
+
+  /**
+   * Once the bot handed the chat back (the flow branches on the attributes it left) or ended it, its attributes
+   * are final and the contact is the flow's: a later action of the same handler, or of onEnd, would undo that.
+   */
+  private assertNoOutcome(action: string): void {
+    if (this.outcome) {
+      throw new ConnectBotError(
+        ErrorCode.SessionEnded,
+        `${action}: the bot already ${this.outcome === 'handoff' ? 'handed the chat back to the flow' : 'ended the chat'}`,
+      );
+    }
   }
 
   /**

@@ -101,6 +101,41 @@ describe('ctx.handoff() once the chat is over', () => {
   });
 });
 
+// After a handoff the flow branches on the attributes the bot handed back: the same handler (or onEnd) must not
+// change them, nor stop the contact the flow now routes.
+describe('ctx.setAttributes() and ctx.end() after the bot handed the chat back', () => {
+  it('are refused with CB_SESSION_ENDED and change nothing', async () => {
+    const results: Record<string, string> = {};
+    const bot = defineBot({
+      name: 'after-handoff',
+      displayName: 'After handoff',
+      setup(b) {
+        b.hears('agent', async (ctx) => {
+          await ctx.handoff({ intent: 'agent' });
+          results.setAttributes = await outcome(ctx.setAttributes({ intent: 'changed' }));
+          results.end = await outcome(ctx.end());
+        });
+        b.onEnd(async (ctx) => {
+          results.onEndSetAttributes = await outcome(ctx.setAttributes({ intent: 'from-onEnd' }));
+        });
+      },
+    });
+    const setup = await hostSetup({ bots: [bot] });
+    const chat = await chatWithBot(setup);
+    setup.emulator.say(chat.contactId, 'agent');
+    await waitUntil(() => Object.keys(results).length === 3, 'the handler and onEnd to finish', 5000);
+    expect(results).toEqual({
+      setAttributes: 'CB_SESSION_ENDED',
+      end: 'CB_SESSION_ENDED',
+      onEndSetAttributes: 'CB_SESSION_ENDED',
+    });
+    const contact = setup.emulator.contact(chat.contactId);
+    expect(contact.attributes.intent).toBe('agent');
+    expect(contact.state).toBe('active');
+    expect(setup.emulator.calls.count('StopContact')).toBe(0);
+  });
+});
+
 // Connect scopes ClientToken idempotency by contact (protocol.md §1.3); the emulator by participant, so the
 // tokens themselves are compared: the second bot's greeting must not be taken for the first one's.
 describe('reply ClientTokens of two bot participants in one contact', () => {

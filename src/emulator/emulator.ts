@@ -161,6 +161,19 @@ export class EmulatorFaults {
   }
 
   /**
+   * The participant's next acknowledged `aws/subscribe` is followed at once, in the same tick, by the customer's
+   * typing event and/or message: they reach the client in the same read as the ack, before its subscribe call
+   * has returned.
+   */
+  afterNextAck(ref: ParticipantRef, options: { typing?: boolean; message?: string }): void {
+    const participant = this.emulator.participant(ref);
+    this.emulator.gateway.afterNextAck(participant.participantId, () => {
+      if (options.typing) this.emulator.typing(participant.contactId);
+      if (options.message !== undefined) this.emulator.say(participant.contactId, options.message);
+    });
+  }
+
+  /**
    * The participant's next `count` (1) CreateParticipantConnection responses carry these Expiry strings instead
    * of the real ones; `null` leaves the field out, and `connectionToken: null` leaves out the ConnectionToken.
    * The tokens stay valid for their real lifetime.

@@ -67,6 +67,8 @@ export class Gateway implements PushTarget {
   private readonly pushFaults = new Map<string, PushFaults>();
   /** Subscribe frames still to be ignored (no ack, not subscribed), per participant or for all ({@link ALL}). */
   private readonly droppedAcks = new Map<string, number>();
+  /** Run right after the participant's next subscribe ack is sent, in the same tick (see afterNextAck). */
+  private readonly afterAcks = new Map<string, () => void>();
   private sweepTimer: TimerHandle | undefined;
   /** Sockets ever opened, per participant: tests count reconnects with it. */
   readonly opened = new Map<string, number>();
@@ -169,6 +171,12 @@ export class Gateway implements PushTarget {
           conn,
           JSON.stringify({ topic: frame.topic, content: { status, topics: ok ? ['aws/chat'] : topics } }),
         );
+        const after =
+          ok && frame.topic === 'aws/subscribe' ? this.afterAcks.get(conn.participantId) : undefined;
+        if (after) {
+          this.afterAcks.delete(conn.participantId);
+          after();
+        }
         return;
       }
       case 'aws/heartbeat':
@@ -284,6 +292,11 @@ export class Gateway implements PushTarget {
     const key = participantId ?? ALL;
     if (count > 0) this.droppedAcks.set(key, count);
     else this.droppedAcks.delete(key);
+  }
+
+  /** Runs `then` right after the participant's next successful subscribe ack, in the same tick. */
+  afterNextAck(participantId: string, then: () => void): void {
+    this.afterAcks.set(participantId, then);
   }
 
   private takeDroppedAck(participantId: string): boolean {

@@ -216,6 +216,11 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** Live items that arrive while a back-fill runs; delivered after it so order holds. */
   private buffer: WireItem[] | undefined;
   /**
+   * Items a subscribing socket delivered in the same read as its ack, before the session adopted it: the next
+   * back-fill, which follows every adoption, takes them into its buffer (a typing event has no other way back).
+   */
+  private early: WireItem[] | undefined;
+  /**
    * Items accepted while `start()` runs wait here until the caller of join/resume had a chance to attach
    * listeners: they are emitted on the next turn of the event loop after the session opens.
    */
@@ -723,7 +728,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
 
   /** @internal */
   onSocketItem(socket: ChatSocket, item: WireItem): void {
-    if (socket !== this.socket && socket !== this.secondary) return;
+    if (socket !== this.socket && socket !== this.secondary) {
+      if (socket.isSubscribed && this.subscribing?.includes(socket)) (this.early ??= []).push(item);
+      return;
+    }
     if (this.buffer) this.buffer.push(item);
     else this.accept(item);
   }
@@ -855,7 +863,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private async backfill(): Promise<void> {
     // Its own buffer: a back-fill overtaken by a recovery (or the end) must neither deliver the next one's
     // live items nor take its buffer away.
-    const buffer: WireItem[] = [];
+    const buffer: WireItem[] = this.early ?? [];
+    this.early = undefined;
     this.buffer = buffer;
     try {
       const start = this.backfillStart();
@@ -1425,7 +1434,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.recovery = undefined;
     this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.leaveWait?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
-    this.buffer = undefined;
+    this.buffer = this.early = undefined;
     for (const socket of [this.socket, this.secondary, ...(this.subscribing ?? [])])
       socket?.close('Session ended');
     this.socket = this.secondary = this.subscribing = undefined;

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { joinedChat, setup } from '../support/harness.js';
+import { nextEvent, waitUntil } from '../support/wait.js';
+
+// Frames that arrive in the same read as the subscribe ack are parsed before the subscribe call returns, so
+// before the session has adopted the socket. A typing event is not in the transcript: no back-fill brings it back.
+describe('items in the same read as the subscribe acknowledgement', () => {
+  it('reach the session after a reconnect: the typing event and the message, in order', async () => {
+    const { emulator, client } = await setup();
+    const { chat, session, recorder } = await joinedChat(emulator, client);
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    const typing: string[] = [];
+    session.on('typing', (item) => typing.push(item.ParticipantRole ?? ''));
+    emulator.faults.afterNextAck(bot, { typing: true, message: 'right after the ack' });
+    emulator.faults.dropSockets(bot, 'abrupt');
+    await nextEvent(session, 'state', (state) => state === 'open');
+    await recorder.receivedExactlyOnce(['right after the ack']);
+    await waitUntil(() => typing.length > 0, 'the typing event sent with the ack', 3000);
+    expect(typing).toEqual(['CUSTOMER']);
+  });
+});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Emulator, ParticipantRef } from './emulator.js';
 import { ApiError } from './errors.js';
 import { LOAD_LIMITS } from './load.js';
+import { MAX_TIMER_MS } from './state.js';
 import { parseJsonObject, readBody, sendJson } from './wire.js';
 
 const role = z.enum(['AGENT', 'CUSTOMER', 'SYSTEM', 'CUSTOM_BOT', 'SUPERVISOR']);
@@ -15,6 +16,7 @@ const optionalTarget = z.union([target, z.object({})]);
 const schemas = {
   chat: z.object({
     displayName: z.string().min(1).max(256).optional(),
+    // Checked against StartChatContact's rules by startChat (keys, sizes).
     attributes: z.record(z.string(), z.string()).optional(),
     initialMessage: z.string().min(1).max(1024).optional(),
     durationMinutes: z.number().int().min(60).max(10080).optional(),
@@ -54,15 +56,15 @@ const schemas = {
   }),
   timings: z
     .object({
-      botConnectWindowMs: z.number().int().positive(),
-      websocketUrlTtlMs: z.number().int().positive(),
-      connectionTokenTtlMs: z.number().int().positive(),
-      connectionExpiryMs: z.number().int().positive(),
-      maxSocketLifetimeMs: z.number().int().positive(),
-      idleSocketTimeoutMs: z.number().int().positive(),
-      endedSocketGraceMs: z.number().int().min(0),
-      waitTimeoutMs: z.number().int().positive(),
-      lambdaTimeoutMs: z.number().int().positive(),
+      botConnectWindowMs: z.number().int().positive().max(MAX_TIMER_MS),
+      websocketUrlTtlMs: z.number().int().positive().max(MAX_TIMER_MS),
+      connectionTokenTtlMs: z.number().int().positive().max(MAX_TIMER_MS),
+      connectionExpiryMs: z.number().int().positive().max(MAX_TIMER_MS),
+      maxSocketLifetimeMs: z.number().int().positive().max(MAX_TIMER_MS),
+      idleSocketTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS),
+      endedSocketGraceMs: z.number().int().min(0).max(MAX_TIMER_MS),
+      waitTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS),
+      lambdaTimeoutMs: z.number().int().positive().max(MAX_TIMER_MS),
     })
     .partial()
     .strict(),

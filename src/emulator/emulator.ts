@@ -15,6 +15,7 @@ import {
   unknownOperation,
 } from './errors.js';
 import { CallFaults, type FailRule } from './faults.js';
+import { Fields } from './fields.js';
 import { type FlowOptions, FlowSimulator } from './flow.js';
 import { Gateway, type PushFaultCounts, type SocketInfo } from './gateway.js';
 import { LoadGenerator } from './load.js';
@@ -28,7 +29,7 @@ import {
   type ParticipantRole,
 } from './model.js';
 import { QuotaEnforcer, type Rate } from './quotas.js';
-import { ChatState, DEFAULT_TIMINGS, type Timings } from './state.js';
+import { ChatState, DEFAULT_TIMINGS, type Timings, timingsProblem } from './state.js';
 import { parseJsonObject, readBody, sendJson } from './wire.js';
 
 export interface EmulatorOptions {
@@ -138,6 +139,8 @@ export class EmulatorFaults {
 
   /** Changes lifetimes and windows for everything issued from now on (e.g. a ConnectionToken Expiry of seconds). */
   setTimings(timings: Partial<Timings>): void {
+    const problem = timingsProblem(timings);
+    if (problem) throw invalidParameter('connect', problem);
     Object.assign(this.emulator.timings, timings);
     if (timings.idleSocketTimeoutMs !== undefined) this.emulator.gateway.restartSweep();
   }
@@ -246,6 +249,8 @@ export class Emulator {
     this.region = options.region ?? 'us-east-1';
     this.instanceId = options.instanceId ?? DEFAULT_INSTANCE_ID;
     this.contactFlowId = options.contactFlowId ?? DEFAULT_CONTACT_FLOW_ID;
+    const problem = timingsProblem(options.timings ?? {});
+    if (problem) throw invalidParameter('connect', problem);
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.log = options.log ?? (() => {});
     this.ids = options.ids ?? randomIds;
@@ -309,14 +314,26 @@ export class Emulator {
 
   /** Starts a chat as StartChatContact does, and returns the customer's credentials. */
   startChat(input: StartChatInput = {}): StartedChat {
+    // StartChatContact's own rules: a chat it would refuse is refused here too (400 InvalidParameterException).
+    const f = new Fields(
+      {
+        DisplayName: input.displayName ?? 'Customer',
+        Attributes: input.attributes,
+        InitialMessage: input.initialMessage,
+        ChatDurationInMinutes: input.durationMinutes,
+      },
+      'connect',
+    );
+    const displayName = f.string('DisplayName', { required: true, min: 1, max: 256 });
+    const attributes = f.attributes('Attributes');
+    const initialMessage = f.string('InitialMessage', { min: 1, max: 1024 });
+    const durationMinutes = f.int('ChatDurationInMinutes', { min: 60, max: 10080 });
     const { contact, customer } = this.state.startChat({
       contactFlowId: this.contactFlowId,
-      displayName: input.displayName ?? 'Customer',
-      attributes: input.attributes,
-      initialMessage: input.initialMessage
-        ? { contentType: 'text/plain', content: input.initialMessage }
-        : undefined,
-      durationMinutes: input.durationMinutes,
+      displayName,
+      attributes,
+      initialMessage: initialMessage ? { contentType: 'text/plain', content: initialMessage } : undefined,
+      durationMinutes,
     });
     return {
       contactId: contact.contactId,
@@ -360,7 +377,11 @@ export class Emulator {
   ): ChatItem {
     const as = options.as ?? 'CUSTOMER';
     const sender =
-      as === 'CUSTOMER' || as === 'AGENT' ? this.participant({ contactId, role: as }) : this.participant(as);
+      as === 'CUSTOMER' || as === 'AGENT'
+        ? this.participant({ contactId, role: as })
+        : this.state.contact(contactId).participants.get(as);
+    if (!sender)
+      throw new ApiError('ResourceNotFoundException', 404, `Participant ${as} not found in ${contactId}`);
     const contentType = options.contentType ?? 'text/plain';
     if (sender.state === 'left' || this.state.contact(contactId).state !== 'active') {
       throw accessDenied(

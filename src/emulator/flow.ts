@@ -75,7 +75,7 @@ export class FlowSimulator {
     contact.flow.lambda = { status: 'pending' };
     const controller = new AbortController();
     this.inflight.add(controller);
-    const timer = setTimeout(() => controller.abort(), this.state.timings.lambdaTimeoutMs);
+    const timer = this.state.clock.setTimeout(() => controller.abort(), this.state.timings.lambdaTimeoutMs);
     try {
       const response = await fetch(options.url, {
         method: 'POST',
@@ -108,7 +108,7 @@ export class FlowSimulator {
       this.log(`flow lambda for ${contact.contactId} failed: ${reason}`);
       this.state.emit('outcome', contact);
     } finally {
-      clearTimeout(timer);
+      this.state.clock.clearTimeout(timer);
       this.inflight.delete(controller);
     }
   }

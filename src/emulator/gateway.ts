@@ -246,6 +246,14 @@ export class Gateway implements PushTarget {
     }
   }
 
+  forget(participant: Participant): void {
+    const id = participant.participantId;
+    this.opened.delete(id);
+    this.pushFaults.delete(id);
+    this.droppedAcks.delete(id);
+    this.afterAcks.delete(id);
+  }
+
   closeSockets(participant: Participant, afterMs: number): void {
     const set = this.sockets.get(participant.participantId);
     if (!set) return;

@@ -46,6 +46,18 @@ export interface Timings {
   lambdaTimeoutMs: number;
 }
 
+/** The longest timer Node arms (about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Why `timings` cannot be used (a value not a whole number of ms from 0 to {@link MAX_TIMER_MS}), or undefined. */
+export function timingsProblem(timings: Partial<Timings>): string | undefined {
+  for (const [name, value] of Object.entries(timings)) {
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_TIMER_MS)
+      return `timings.${name} must be a whole number of ms from 0 to ${MAX_TIMER_MS}`;
+  }
+  return undefined;
+}
+
 export const DEFAULT_TIMINGS: Readonly<Timings> = {
   botConnectWindowMs: 15_000,
   websocketUrlTtlMs: 100_000,
@@ -62,7 +74,12 @@ export const DEFAULT_TIMINGS: Readonly<Timings> = {
 export interface PushTarget {
   push(participant: Participant, frame: string): void;
   closeSockets(participant: Participant, afterMs: number): void;
+  /** The participant's contact was forgotten (see {@link MAX_ENDED_CONTACTS}): drop what is kept for it. */
+  forget(participant: Participant): void;
 }
+
+/** Ended contacts kept for inspection (transcript, outcome, views); the oldest beyond this are forgotten. */
+export const MAX_ENDED_CONTACTS = 10_000;
 
 export interface StateEvents {
   item: [contact: Contact, item: ChatItem];
@@ -106,6 +123,8 @@ export interface ExpiryFault {
  */
 export class ChatState extends EventEmitter<StateEvents> {
   readonly contacts = new Map<string, Contact>();
+  /** Ended contacts, oldest first: the bound on what a long-lived emulator keeps. */
+  private readonly ended: string[] = [];
   private readonly internal = new WeakMap<Contact, Internal>();
   private readonly participantTokens = new Map<string, Participant>();
   private readonly connectionTokens = new Map<string, Participant>();
@@ -165,8 +184,8 @@ export class ChatState extends EventEmitter<StateEvents> {
     }
     if (input.clientToken) {
       const previous = this.startTokens.get(input.clientToken);
-      if (previous) {
-        const contact = this.contact(previous.contactId);
+      const contact = previous && this.contacts.get(previous.contactId);
+      if (previous && contact) {
         return { contact, customer: contact.participants.get(previous.participantId)! };
       }
     }
@@ -511,6 +530,15 @@ export class ChatState extends EventEmitter<StateEvents> {
     }
     this.finishWait(contact, 'WaitCompleted', `chat ended: ${reason}`, true);
     this.emit('contactEnded', contact);
+    this.ended.push(contact.contactId);
+    while (this.ended.length > MAX_ENDED_CONTACTS) this.forget(this.ended.shift()!);
+  }
+
+  private forget(contactId: string): void {
+    const contact = this.contacts.get(contactId);
+    if (!contact) return;
+    this.contacts.delete(contactId);
+    for (const participant of contact.participants.values()) this.target?.forget(participant);
   }
 
   /** Ends the flow's Wait block with `result`; the first result wins. */

@@ -729,7 +729,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   /** @internal */
   onSocketItem(socket: ChatSocket, item: WireItem): void {
     if (socket !== this.socket && socket !== this.secondary) {
-      if (socket.isSubscribed && this.subscribing?.includes(socket)) (this.early ??= []).push(item);
+      if (socket.isSubscribed && this.subscribing?.includes(socket)) {
+        this.early ??= [];
+        this.early.push(item);
+      }
       return;
     }
     if (this.buffer) this.buffer.push(item);

@@ -189,9 +189,16 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
   };
 }
 
-/** Runs a middleware tree against a context. */
+/** The end of every chain: what the last middleware's `next()` runs. */
+const end: MiddlewareFn<unknown> = () => undefined;
+const nothing = (): Promise<void> => Promise.resolve();
+
+/**
+ * Runs a middleware tree against a context. The last middleware's `next()` is a tracked one too (see concat), so
+ * what it chains on it belongs to the update.
+ */
 export function run<C>(middleware: MiddlewareFn<C>, ctx: C): Promise<void> {
-  return Promise.resolve(middleware(ctx, () => Promise.resolve())).then(() => undefined);
+  return Promise.resolve(concat(middleware, end as MiddlewareFn<C>)(ctx, nothing)).then(() => undefined);
 }
 
 function matchText(trigger: string | RegExp, text: string): RegExpMatchArray | string | undefined {
@@ -320,21 +327,19 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
     const composer = new Composer<C>(...middleware);
     const inner = flatten(composer);
     this.use(async (ctx, next) => {
+      // The boundary's own `next()` (of its middleware, or of its handler) only records the call: what follows
+      // the boundary runs after it, outside it. Through concat, as any `next()`: refused twice or late, and what
+      // is chained on it belongs to the boundary.
       let nextCalled = false;
-      let finished = false;
-      const later = (): Promise<void> => {
-        if (finished) return lateNext(ctx);
-        if (nextCalled) return refused('next() called more than once');
+      const passOn: MiddlewareFn<C> = () => {
         nextCalled = true;
-        return Promise.resolve();
       };
       try {
-        await inner(ctx, later);
+        await concat(inner, passOn)(ctx, nothing);
       } catch (error) {
         nextCalled = false;
-        await handler(new BotError(error, ctx), later);
-      } finally {
-        finished = true;
+        const failure = new BotError(error, ctx);
+        await concat<C>((_ctx, handlerNext) => handler(failure, handlerNext), passOn)(ctx, nothing);
       }
       if (nextCalled) await next();
     });

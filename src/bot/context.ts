@@ -178,7 +178,10 @@ export class Context<S = Record<string, unknown>> {
     const from = this as unknown as Record<string, unknown>;
     const to = next as unknown as Record<string, unknown>;
     for (const key of Object.keys(from)) {
-      if (!Object.hasOwn(to, key) && !PER_HANDLER.has(key)) to[key] = from[key];
+      // Not a verb or getter middleware replaced on this context (a wrapped `reply`): bound to it, it would act
+      // through the abandoned context.
+      if (!Object.hasOwn(to, key) && !PER_HANDLER.has(key) && !(key in Context.prototype))
+        to[key] = from[key];
     }
     return next.forErrorHandler();
   }

@@ -354,16 +354,20 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     return reported;
   }
 
-  /** As {@link fail}, but waits for the error handler (at most a handler timeout; then its context is revoked). */
+  /**
+   * As {@link fail}, but waits for the error handler, at most a handler timeout: then its context is revoked, so
+   * what it does late cannot land after the next update's answers. One that returned in time keeps what it
+   * started (an apology it did not await).
+   */
   private async failInTurn(ctx: Context<S>, error: ConnectBotError): Promise<void> {
-    const reported = this.fail(ctx, error);
+    const reported = this.fail(ctx, error).then(() => false);
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.handlerTimeoutMs);
+    const limit = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.options.handlerTimeoutMs);
     });
-    await Promise.race([reported, limit]);
+    const late = await Promise.race([reported, limit]);
     clearTimeout(timer);
-    ctx.revoke(error);
+    if (late) ctx.revoke(error);
   }
 
   // ---- ChatActions ----------------------------------------------------------------------------------

@@ -123,6 +123,10 @@ interface JoinAttempt {
  * await host.join({ instanceId, contactId });
  * process.once('SIGTERM', () => void host.stop());
  */
+type HostEvent = EventEmitter.EventNames<BotHostEvents>;
+// biome-ignore lint/suspicious/noExplicitAny: any listener, as eventemitter3 stores them
+type Listener = (...args: any[]) => unknown;
+
 export class BotHost extends EventEmitter<BotHostEvents> {
   /** Live chats by contactId. */
   readonly chats = new Map<string, HeldChat>();
@@ -140,22 +144,79 @@ export class BotHost extends EventEmitter<BotHostEvents> {
   private readonly options: Required<Omit<BotHostOptions, 'defaultBot' | 'logger'>> & { defaultBot?: string };
   private readonly log: Logger;
 
-  /**
-   * Emits to the listeners; one that throws is logged, never thrown into the host: the events fire inside a
-   * chat's queue, where a throw would stop the chat's handling and reach the process as an unhandled rejection.
-   * (Listeners after the one that threw miss that event.)
-   */
-  override emit<E extends EventEmitter.EventNames<BotHostEvents>>(
+  /** The guard registered in place of each listener, per event (see {@link BotHost.guarded}). */
+  private readonly guards = new WeakMap<Listener, Map<HostEvent, Listener>>();
+
+  override on<E extends HostEvent>(
     event: E,
-    ...args: EventEmitter.EventArgs<BotHostEvents, E>
-  ): boolean {
-    try {
-      return super.emit(event, ...args);
-    } catch (error) {
-      this.log.warn({ event: 'listener-failed', listener: event, err: error }, 'a BotHost listener threw');
-      return true;
-    }
+    fn: EventEmitter.EventListener<BotHostEvents, E>,
+    context?: unknown,
+  ) {
+    return super.on(event, this.guarded(event, fn) as typeof fn, context);
   }
+
+  override addListener<E extends HostEvent>(
+    event: E,
+    fn: EventEmitter.EventListener<BotHostEvents, E>,
+    context?: unknown,
+  ) {
+    return super.addListener(event, this.guarded(event, fn) as typeof fn, context);
+  }
+
+  override once<E extends HostEvent>(
+    event: E,
+    fn: EventEmitter.EventListener<BotHostEvents, E>,
+    context?: unknown,
+  ) {
+    return super.once(event, this.guarded(event, fn) as typeof fn, context);
+  }
+
+  override off<E extends HostEvent>(
+    event: E,
+    fn?: EventEmitter.EventListener<BotHostEvents, E>,
+    context?: unknown,
+    once?: boolean,
+  ) {
+    return super.off(event, fn && ((this.guards.get(fn)?.get(event) ?? fn) as typeof fn), context, once);
+  }
+
+  override removeListener<E extends HostEvent>(
+    event: E,
+    fn?: EventEmitter.EventListener<BotHostEvents, E>,
+    context?: unknown,
+    once?: boolean,
+  ) {
+    return this.off(event, fn, context, once);
+  }
+
+  /**
+   * A listener that cannot fail: one that throws, or returns a promise that rejects, is logged as
+   * `listener-failed`. The events fire inside a chat's queue, where a throw would stop the chat's handling, and a
+   * rejection nobody handles would stop the process.
+   */
+  private guarded(event: HostEvent, fn: Listener): Listener {
+    let byEvent = this.guards.get(fn);
+    if (!byEvent) {
+      byEvent = new Map();
+      this.guards.set(fn, byEvent);
+    }
+    let guard = byEvent.get(event);
+    if (!guard) {
+      const failed = (error: unknown) =>
+        this.log.warn({ event: 'listener-failed', listener: event, err: error }, 'a BotHost listener threw');
+      guard = function (this: unknown, ...args: unknown[]) {
+        try {
+          const result = fn.apply(this, args) as PromiseLike<unknown> | undefined;
+          if (typeof result?.then === 'function') result.then(undefined, failed);
+        } catch (error) {
+          failed(error);
+        }
+      };
+      byEvent.set(event, guard);
+    }
+    return guard;
+  }
+
   private readonly chatOptions: HostedChatOptions;
   private accepting = true;
   /** Set once the shutdown has taken its list of chats: a chat opened after it is not held. */

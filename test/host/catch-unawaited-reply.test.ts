@@ -1,4 +1,4 @@
-// Defect (regression in cb56057): for a THROWN error, HostedChat.runEntry now runs bot.catch through failInTurn,
+// Regression (fixed; introduced in cb56057): for a THROWN error, HostedChat.runEntry now runs bot.catch through failInTurn,
 // which revokes the handler's ctx (`ctx.revoke(error)`, aborting its in-flight AbortController) as soon as
 // bot.catch returns. Before, a thrown error never revoked the ctx. A bot.catch that does not await its apology
 // (`bot.catch((e) => { e.ctx.reply('Sorry'); log(e) })`, the grammY idiom) now has it aborted in flight: the

@@ -1,4 +1,4 @@
-// Defect (incomplete fix in cb56057): BotHost.emit now catches a listener that throws synchronously, but an ASYNC
+// Regression (fixed; cb56057 caught only synchronous throws): BotHost.emit now catches a listener that throws synchronously, but an ASYNC
 // listener (`host.on('handlerError', async (chat, e) => { await alerting.send(e) })`) that rejects is still an
 // unhandled rejection, which stops a Node 20 process and every chat in it. README "Embedding the host": "a
 // listener that throws is logged as `listener-failed` and changes nothing for the chat". The session API already

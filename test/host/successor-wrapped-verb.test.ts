@@ -1,4 +1,4 @@
-// Defect (regression in cb56057): Context.successor() now copies every own property middleware put on ctx onto the
+// Regression (fixed; introduced in cb56057): Context.successor() now copies every own property middleware put on ctx onto the
 // error handler's context. A middleware that wraps a verb (`ctx.reply = (t) => orig(translate(t))`, `orig` bound
 // to that ctx) or adds a helper closing over it (`ctx.say = (t) => ctx.reply(t)`) hands bot.catch, for a
 // CB_HANDLER_TIMEOUT, a function that acts through the REVOKED context: the apology is refused with

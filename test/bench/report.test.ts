@@ -8,6 +8,7 @@ function run(kind: 'ours' | 'floor', rssKB: number): RunResult {
     kind,
     n: 200,
     open: { opened: 200, failed: 0, ms: 1000 },
+    memory: { baseline: { rss: 60 * 2 ** 20 }, settled: { rss: 60 * 2 ** 20 + rssKB * 200 * 1024 } },
     perChatKB: { rss: rssKB, rssExclYoung: rssKB, heapUsed: 5, external: 0 },
     youngGenMB: 1,
     idle: { cpuUs: 1, userUs: 1, systemUs: 0, wallMs: 1, pctOfCore: 0.1, pctPer1000: 0.1, pctFor10k: 1 },

@@ -243,6 +243,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private recovery: AbortController | undefined;
   /** Aborts a disconnect()'s wait for a quota token when the session is closed. */
   private leaveWait: AbortController | undefined;
+  /** While start() runs: the end aborts it, its wait between attempts included. */
+  private starting: AbortController | undefined;
   /** Aborts the session's own API calls at the end; see {@link ChatSession.internalCall}. */
   private internal: AbortController | undefined;
   private internalCalls = 0;
@@ -530,6 +532,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.setState('connecting');
     // An answer without the URL or the token is not used: the first attempt asks for a fresh connection.
     if (!missingField(connection, true)) this.adoptConnection(connection);
+    const starting = new AbortController();
+    this.starting = starting;
     try {
       await pRetry(() => this.connect(), {
         retries: 3,
@@ -537,6 +541,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         maxTimeout: this.ctx.timings.reconnectMaxDelayMs,
         randomize: true,
         unref: true,
+        signal: starting.signal,
         shouldRetry: ({ error }) => !this.ended && isRetryable(error),
       });
     } catch (error) {
@@ -560,6 +565,8 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       }
       this.end('failed', failure);
       throw failure;
+    } finally {
+      this.starting = undefined;
     }
     this.opened();
     if (this.ended) {
@@ -1437,6 +1444,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     this.recovery = undefined;
     this.internal?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
     this.leaveWait?.abort(new ConnectBotError(ErrorCode.SessionEnded, `the session ended (${reason})`));
+    this.starting?.abort();
     this.buffer = this.early = undefined;
     for (const socket of [this.socket, this.secondary, ...(this.subscribing ?? [])])
       socket?.close('Session ended');

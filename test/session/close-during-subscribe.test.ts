@@ -57,3 +57,40 @@ describe('close() while a new socket is subscribing', () => {
     }
   });
 });
+
+describe('closeAll() while a join waits to retry its first socket', () => {
+  it('rejects the join at once, not after the retry delay', async () => {
+    const { emulator, client } = await setup({
+      client: {
+        timings: {
+          subscribeAckTimeoutMs: 50,
+          subscribeResends: 0,
+          reconnectMinDelayMs: 5000,
+          reconnectMaxDelayMs: 5000,
+        },
+      },
+    });
+    const chat = emulator.startChat();
+    emulator.faults.subscribeAcks(undefined, { drop: 1 });
+    const joining = client
+      .join({ instanceId: emulator.instanceId, contactId: chat.contactId, displayName: 'Bot' })
+      .then(
+        () => 'joined',
+        (error: { code?: string }) => error.code,
+      );
+    const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
+    // The first socket was opened, got no ack, and was dropped: the join now waits 5 s before the next one.
+    const opened = () => {
+      const id = emulator
+        .contact(chat.contactId)
+        .participants.find((p) => p.role === 'CUSTOM_BOT')?.participantId;
+      return id ? (emulator.gateway.opened.get(id) ?? 0) : 0;
+    };
+    await waitUntil(() => opened() === 1, 'a first socket', 5000);
+    await waitUntil(() => emulator.sockets(bot).length === 0, 'the first socket to be dropped', 5000);
+    const closedAt = performance.now();
+    client.closeAll();
+    expect(await joining).toBe('CB_SESSION_ENDED');
+    expect(performance.now() - closedAt).toBeLessThan(1000);
+  });
+});

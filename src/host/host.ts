@@ -160,7 +160,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     fn: EventEmitter.EventListener<BotHostEvents, E>,
     context?: unknown,
   ) {
-    return super.addListener(event, this.guarded(event, fn) as typeof fn, context);
+    return this.on(event, fn, context);
   }
 
   override once<E extends HostEvent>(

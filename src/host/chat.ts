@@ -117,6 +117,8 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   readonly state: S;
   private readonly queue: Entry[] = [];
   private running = false;
+  /** The contexts of the handler and the error handler running now: a release revokes them. */
+  private readonly acting = new Set<Context<S>>();
   /** The entry being handled. */
   private current: Entry | undefined;
   /** Set once the `onJoin` hook has run (or was not to run: a resumed chat already greeted). */
@@ -227,8 +229,11 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
   private onEnded(reason: EndReason): void {
     if (reason === 'closed') {
       // Released locally (e.g. kept at shutdown for another host to resume): the chat goes on, so the end hook,
-      // the bot's cleanup, is not this host's to run.
+      // the bot's cleanup, is not this host's to run. A handler still running here may no longer act on the
+      // contact (its attributes, StopContact): the next host holds it, and handles that update again.
       this.log.info({ event: 'released' }, 'chat released by the host; the bot stays in it');
+      const released = new ConnectBotError(ErrorCode.SessionEnded, 'the chat was released to another host');
+      for (const ctx of this.acting) ctx.revoke(released);
       if (this.idle) this.options.onIdle(this);
       return;
     }
@@ -302,6 +307,7 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     }
     const ctx = this.context(entry);
     const started = performance.now();
+    this.acting.add(ctx);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.handlerTimeoutMs);
@@ -314,9 +320,15 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
     // Only the middleware races the timer: the error handler for what it threw gets a limit of its own.
     const result = await Promise.race([handled, timedOut]);
     clearTimeout(timer);
+    this.acting.delete(ctx);
     if (entry.item) this.processed.add(entry.item.Id);
     this.stats.handled++;
-    if (result === 'timeout') {
+    if (this.session.endedBecause === 'closed' && result !== 'done') {
+      // Released meanwhile: the next host handles this update again. What went wrong here (most likely the
+      // release itself) is not this bot's to report, and its error handler must not act on the chat.
+      if (result === 'timeout') this.stats.timeouts++;
+      ctx.revoke(new ConnectBotError(ErrorCode.SessionEnded, 'the chat was released to another host'));
+    } else if (result === 'timeout') {
       this.stats.timeouts++;
       const error = new ConnectBotError(
         ErrorCode.HandlerTimeout,
@@ -360,7 +372,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
    * started (an apology it did not await).
    */
   private async failInTurn(ctx: Context<S>, error: ConnectBotError): Promise<void> {
-    const reported = this.fail(ctx, error).then(() => false);
+    this.acting.add(ctx);
+    const reported = this.fail(ctx, error)
+      .then(() => false)
+      .finally(() => this.acting.delete(ctx));
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), this.options.handlerTimeoutMs);

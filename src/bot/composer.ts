@@ -54,6 +54,9 @@ function refused(message: string): Promise<void> {
   return promise;
 }
 
+/** `next()` called twice: reported once the update is over; the downstream ran once. */
+class NextMisuse extends Error {}
+
 /** `next()` after the middleware finished. The update is over: nobody may be waiting on it, so the log says so too. */
 function lateNext(ctx: unknown): Promise<void> {
   (ctx as { log?: Logger }).log?.warn(
@@ -166,7 +169,7 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
     const callNext = (): Promise<void> => {
       if (finished) return lateNext(ctx);
       if (downstream) {
-        misuse ??= new Error('next() called more than once');
+        misuse ??= new NextMisuse('next() called more than once');
         return refused('next() called more than once');
       }
       downstream = new Downstream(
@@ -334,14 +337,22 @@ export class Composer<C extends Context<unknown>> implements MiddlewareObj<C> {
       const passOn: MiddlewareFn<C> = () => {
         nextCalled = true;
       };
+      // A second next() is the middleware's misuse, reported after the update is passed on once, as anywhere.
+      let misuse: NextMisuse | undefined;
+      const passedOn = (error: unknown) => {
+        if (!(error instanceof NextMisuse && nextCalled)) throw error;
+        misuse = error;
+      };
       try {
-        await concat(inner, passOn)(ctx, nothing);
+        await Promise.resolve(concat(inner, passOn)(ctx, nothing)).catch(passedOn);
       } catch (error) {
         nextCalled = false;
         const failure = new BotError(error, ctx);
-        await concat<C>((_ctx, handlerNext) => handler(failure, handlerNext), passOn)(ctx, nothing);
+        const handling = concat<C>((_ctx, handlerNext) => handler(failure, handlerNext), passOn);
+        await Promise.resolve(handling(ctx, nothing)).catch(passedOn);
       }
       if (nextCalled) await next();
+      if (misuse) throw misuse;
     });
     return composer;
   }

@@ -146,6 +146,12 @@ export class BotHost extends EventEmitter<BotHostEvents> {
 
   /** The guard registered in place of each listener, per event (see {@link BotHost.guarded}). */
   private readonly guards = new WeakMap<Listener, Map<HostEvent, Listener>>();
+  /** Each guard's listener, for `listeners()`. */
+  private readonly guarding = new WeakMap<Listener, Listener>();
+
+  override listeners<E extends HostEvent>(event: E): Array<EventEmitter.EventListener<BotHostEvents, E>> {
+    return super.listeners(event).map((guard) => (this.guarding.get(guard) ?? guard) as typeof guard);
+  }
 
   override on<E extends HostEvent>(
     event: E,
@@ -213,6 +219,7 @@ export class BotHost extends EventEmitter<BotHostEvents> {
         }
       };
       byEvent.set(event, guard);
+      this.guarding.set(guard, fn);
     }
     return guard;
   }

@@ -888,6 +888,19 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     }
   }
 
+  /**
+   * Typing events and receipts are not in the transcript: those held live before the held copy of `id` came in
+   * before it, so they are delivered before its page copy rather than after the whole back-fill.
+   */
+  private acceptHeldEventsBefore(id: string, buffer: WireItem[]): void {
+    const at = buffer.findIndex((held) => held.Id === id);
+    if (at <= 0) return;
+    const events = buffer.slice(0, at).filter((held) => !isTranscriptItem(held));
+    if (events.length === 0) return;
+    for (const event of events) buffer.splice(buffer.indexOf(event), 1);
+    for (const event of events) this.accept(event);
+  }
+
   private async forwardFrom(start: string, buffer: WireItem[]): Promise<void> {
     // Up to the cursor, the pages repeat items already seen (see backfillStart): skipped without counting them
     // as duplicates. An unseen one among them is an item the socket delivered out of order, then lost.
@@ -923,6 +936,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         // order. Receipts and typing share the dedupe window and may have pushed them out of it: the ring decides.
         if (this.latest.has(item.Id)) continue;
         if (overlap && this.seen.has(item.Id)) continue;
+        this.acceptHeldEventsBefore(item.Id, buffer);
         this.accept(item);
       }
       // An item listener ended the session, or a recovery took the back-fill over: nothing more to report.

@@ -47,12 +47,13 @@ describe("a BotHost 'handled' listener that fails", () => {
     }, 20_000);
   }
 
-  it('is removed by off() with the function that was given to on()', async () => {
+  it('is listed by listeners() and removed by off() as the function that was given to on()', async () => {
     const setup = await hostSetup({ bots: [echo] });
     const calls: string[] = [];
     const listener = () => void calls.push('handled');
     setup.host.on('handled', listener);
     expect(setup.host.listenerCount('handled')).toBe(1);
+    expect(setup.host.listeners('handled')).toEqual([listener]); // the function given, not its guard
     setup.host.off('handled', listener);
     expect(setup.host.listenerCount('handled')).toBe(0);
     const chat = await chatWithBot(setup);

@@ -11,11 +11,17 @@ describe('items in the same read as the subscribe acknowledgement', () => {
     const bot = { contactId: chat.contactId, role: 'CUSTOM_BOT' } as const;
     const typing: string[] = [];
     session.on('typing', (item) => typing.push(item.ParticipantRole ?? ''));
+    // The typing event came before the message: it is delivered before the message's back-filled copy.
+    const order: string[] = [];
+    session.on('item', (item) =>
+      order.push(item.Type === 'MESSAGE' ? (item.Content ?? '') : (item.ContentType ?? '')),
+    );
     emulator.faults.afterNextAck(bot, { typing: true, message: 'right after the ack' });
     emulator.faults.dropSockets(bot, 'abrupt');
     await nextEvent(session, 'state', (state) => state === 'open');
     await recorder.receivedExactlyOnce(['right after the ack']);
     await waitUntil(() => typing.length > 0, 'the typing event sent with the ack', 3000);
     expect(typing).toEqual(['CUSTOMER']);
+    expect(order).toEqual(['application/vnd.amazonaws.connect.event.typing', 'right after the ack']);
   });
 });

@@ -38,3 +38,31 @@ it('a late next() inside errorBoundary is refused (rejects), not silently resolv
   await chat.expectNoReply(200);
   expect(outcome).toMatch(/^rejected/);
 }, 20_000);
+
+it('an errorBoundary handler that calls next() twice still passes the update on once', async () => {
+  // Expected: the handler after the boundary answers 'answer' (once), as for a plain middleware's double next().
+  // Before the fix: no reply; only bot.catch got "next() called more than once".
+  const bot = defineBot({
+    name: 'boundary-twice',
+    displayName: 'Twice',
+    setup(b) {
+      b.errorBoundary(
+        (_e, next) => {
+          void next();
+          void next();
+        },
+        () => {
+          throw new Error('inner boom');
+        },
+      );
+      b.on('message', (ctx) => ctx.reply('answer'));
+    },
+  });
+  const chat = await testChat(bot);
+  await chat.say('hi');
+  const reply = await chat
+    .expectReply(undefined, { timeoutMs: 3000 })
+    .catch((e: Error) => `none (${e.message.slice(0, 120)})`);
+  expect(reply).toBe('answer');
+  expect((await chat.expectError()).message).toContain('next() called more than once');
+}, 20_000);

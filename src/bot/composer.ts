@@ -187,8 +187,13 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
       // Returned (or threw) without waiting for what it started: the update is not over until that is.
       if (downstream) await settled(downstream.links);
     }
+    // A failure nobody took charge of comes first: a misuse of next() beside it is only logged.
+    for (const link of downstream?.links ?? []) {
+      if (!link.failure || link.taken) continue;
+      if (misuse) (ctx as { log?: Logger }).log?.warn({ event: 'next-misuse' }, misuse.message);
+      throw link.failure.reason;
+    }
     if (misuse) throw misuse;
-    for (const link of downstream?.links ?? []) if (link.failure && !link.taken) throw link.failure.reason;
   };
 }
 

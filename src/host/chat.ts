@@ -281,7 +281,10 @@ export class HostedChat<S = unknown> implements ChatActions, HeldChat {
         try {
           await this.runEntry(entry);
           // Released to another host (keep): it handles the dropped updates; they were never this bot's to report.
-          if (this.session.endedBecause !== 'closed') for (const report of entry.drops ?? []) await report();
+          for (const report of entry.drops ?? []) {
+            if (this.session.endedBecause === 'closed') break; // released meanwhile, as above
+            await report();
+          }
         } finally {
           this.options.slots.release();
         }

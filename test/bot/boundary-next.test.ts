@@ -66,3 +66,39 @@ it('an errorBoundary handler that calls next() twice still passes the update on 
   expect(reply).toBe('answer');
   expect((await chat.expectError()).message).toContain('next() called more than once');
 }, 20_000);
+
+// Regression (fixed): concat threw the misuse before a failure nobody had taken charge of, and the boundary took
+// the misuse for "passed on once": the real failure was lost.
+it('a failure inside an errorBoundary is not lost when a middleware there also calls next() twice', async () => {
+  const boundaryCaught: string[] = [];
+  const bot = defineBot({
+    name: 'boundary-lost',
+    displayName: 'Lost',
+    setup(b) {
+      b.errorBoundary(
+        (e) => {
+          boundaryCaught.push(e.message);
+        },
+        // A: misuses next() (twice, not awaited).
+        (_ctx, next) => {
+          void next();
+          void next();
+        },
+        // B: passes on, then fails: a real error inside the boundary.
+        async (_ctx, next) => {
+          await next();
+          throw new Error('real failure in B');
+        },
+      );
+      b.on('message', (ctx) => ctx.reply('downstream'));
+    },
+  });
+  const chat = await testChat(bot);
+  await chat.say('hi');
+  // The boundary's handler sees B's failure (it happened inside the boundary) and does not pass the update on.
+  // The misuse beside it is logged (event next-misuse). Before the fix: boundaryCaught was [], 'downstream' was
+  // answered, and bot.catch only got the misuse.
+  await chat.expectNoReply(300);
+  expect(boundaryCaught).toEqual([expect.stringContaining('real failure in B')]);
+  expect(chat.errors).toEqual([]);
+}, 20_000);

@@ -879,7 +879,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
     try {
       const start = this.backfillStart();
       if (start) await this.forwardFrom(start, buffer);
-      else await this.positionCursor();
+      else await this.positionCursor(buffer);
       if (this.buffer !== buffer) return;
       this.buffer = undefined;
       for (const item of buffer) this.accept(item);
@@ -990,7 +990,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       ),
     );
     const newer = cursorTime ? items.findIndex((item) => timeMs(item.AbsoluteTime) > since) : -1;
-    this.settle(items, newer < 0 ? items.length : newer);
+    this.settle(items, newer < 0 ? items.length : newer, buffer);
     // An empty page: keep the old cursor, so that the next back-fill does not take the chat for a new one.
     if (items.length === 0 && cursor) this.latest.add(cursor, cursorTime);
   }
@@ -1015,14 +1015,15 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   /** First join: items up to our own participant.joined are history, marked seen but not delivered. */
-  private async positionCursor(): Promise<void> {
+  private async positionCursor(buffer: WireItem[]): Promise<void> {
     const items = await this.newestItems();
+    if (this.buffer !== buffer) return; // overtaken by a recovery or the end
     let joinedAt = -1;
     items.forEach((item, index) => {
       if (item.ParticipantId === this.participantId && item.ContentType === ContentType.participantJoined)
         joinedAt = index;
     });
-    this.settle(items, joinedAt >= 0 ? joinedAt + 1 : items.length);
+    this.settle(items, joinedAt >= 0 ? joinedAt + 1 : items.length, buffer);
   }
 
   /** The newest transcript page (at most 100 items), oldest first. */
@@ -1036,9 +1037,10 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
    * The first `history` items are what the participant saw before, or what predates it: marked seen and the
    * cursor moved past them, not delivered. The rest go through {@link ChatSession.accept}.
    */
-  private settle(items: WireItem[], history: number): void {
+  private settle(items: WireItem[], history: number, buffer: WireItem[]): void {
     items.forEach((item, index) => {
       if (index >= history) {
+        this.acceptHeldEventsBefore(item.Id, buffer);
         this.accept(item);
         return;
       }

@@ -25,3 +25,29 @@ describe('items in the same read as the subscribe acknowledgement', () => {
     expect(order).toEqual(['application/vnd.amazonaws.connect.event.typing', 'right after the ack']);
   });
 });
+
+describe('items in the same read as the first subscribe acknowledgement of a join', () => {
+  it('are delivered, the typing event before the message', async () => {
+    const { emulator, client } = await setup();
+    const chat = emulator.startChat();
+    client.on('apiCall', (call) => {
+      if (call.operation === 'CreateParticipant' && call.outcome === 'ok') {
+        emulator.faults.afterNextAck(
+          { contactId: chat.contactId, role: 'CUSTOM_BOT' },
+          { typing: true, message: 'hello bot' },
+        );
+      }
+    });
+    const session = await client.join({
+      instanceId: emulator.instanceId,
+      contactId: chat.contactId,
+      displayName: 'Bot',
+    });
+    const order: string[] = [];
+    session.on('item', (item) =>
+      order.push(item.Type === 'MESSAGE' ? (item.Content ?? '') : (item.ContentType ?? '')),
+    );
+    await waitUntil(() => order.length >= 2, 'the typing event and the message', 3000);
+    expect(order).toEqual(['application/vnd.amazonaws.connect.event.typing', 'hello bot']);
+  });
+});

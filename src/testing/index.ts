@@ -57,6 +57,13 @@ function matches(matcher: ReplyMatcher | undefined, text: string): boolean {
   return matcher(text);
 }
 
+/** How the emulator's reasons for the end of a chat read in a failure message. */
+const END_REASONS: Record<string, string> = {
+  'customer-disconnected': 'customer',
+  stopped: 'the bot or the flow stopped the contact',
+  'chat-duration-elapsed': 'its duration elapsed',
+};
+
 /**
  * One conversation with a bot, driven as the customer. The bot runs in-process on the real host and session
  * code, against an in-process emulator; the chat is invited through the simulated contact flow like in
@@ -291,8 +298,12 @@ export class TestChat {
     const wait = this.emulator.outcome(this.contactId).wait;
     if (wait.status === 'done') {
       if (wait.result === 'BotParticipantDisconnected') return 'the bot handed the chat off';
-      if (wait.reason?.startsWith('chat ended'))
-        return `the chat ended (${wait.reason.slice('chat ended: '.length)})`;
+      if (wait.reason?.startsWith('chat ended')) {
+        const reason = wait.reason.slice('chat ended: '.length);
+        return `the chat ended (${END_REASONS[reason] ?? reason})`;
+      }
+      // The Wait block ended another way (it timed out, no bot was found): the bot is no longer in the chat.
+      return `the flow's Wait block ended (${wait.result}${wait.reason ? `: ${wait.reason}` : ''}); the bot is no longer in the chat`;
     }
     if (this.emulator.contact(this.contactId).state === 'ended') return 'the chat ended';
     return undefined;

@@ -180,18 +180,21 @@ function concat<C>(first: MiddlewareFn<C>, andThen: MiddlewareFn<C>): Middleware
       );
       return downstream as unknown as Promise<void>;
     };
+    let failure: { reason: unknown } | undefined;
     try {
       await first(ctx, callNext);
-    } finally {
-      finished = true;
-      // Returned (or threw) without waiting for what it started: the update is not over until that is.
-      if (downstream) await settled(downstream.links);
+    } catch (reason) {
+      failure = { reason };
     }
-    // A failure nobody took charge of comes first: a misuse of next() beside it is only logged.
-    for (const link of downstream?.links ?? []) {
-      if (!link.failure || link.taken) continue;
+    finished = true;
+    // Returned (or threw) without waiting for what it started: the update is not over until that is.
+    if (downstream) await settled(downstream.links);
+    // What `first` threw, else a failure along what it chained that nobody took charge of.
+    failure ??= downstream?.links.find((link) => link.failure && !link.taken)?.failure;
+    if (failure) {
+      // A misuse of next() beside a real failure is only logged.
       if (misuse) (ctx as { log?: Logger }).log?.warn({ event: 'next-misuse' }, misuse.message);
-      throw link.failure.reason;
+      throw failure.reason;
     }
     if (misuse) throw misuse;
   };

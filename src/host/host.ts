@@ -208,9 +208,22 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     }
     let guard = byEvent.get(event);
     if (!guard) {
-      const failed = (error: unknown) =>
-        this.log.warn({ event: 'listener-failed', listener: event, err: error }, 'a BotHost listener threw');
+      const log = this.log;
       guard = function (this: unknown, ...args: unknown[]) {
+        // The chat the event is about, when it is one (its first argument), is named on the line.
+        const chat = args[0] instanceof Object && 'botName' in args[0] ? (args[0] as HeldChat) : undefined;
+        const failed = (error: unknown) =>
+          log.warn(
+            {
+              event: 'listener-failed',
+              listener: event,
+              ...(chat
+                ? { contactId: chat.contactId, participantId: chat.session.participantId, bot: chat.botName }
+                : {}),
+              err: error,
+            },
+            'a BotHost listener threw',
+          );
         try {
           const result = fn.apply(this, args) as PromiseLike<unknown> | undefined;
           if (typeof result?.then === 'function') result.then(undefined, failed);

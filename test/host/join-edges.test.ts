@@ -252,25 +252,31 @@ describe('join answers', () => {
     expect(missing).toMatchObject({ status: 404, body: { code: 'CB_API_REFUSED' } });
   });
 
-  it('an empty bot parameter names none: the default bot joins', async () => {
-    const setup = await hostSetup({ bots: [echo], host: { defaultBot: 'echo' } });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    const answer = await post(joinUrl, {
-      Name: 'ContactFlowEvent',
-      Details: {
-        ContactData: {
-          ContactId: chat.contactId,
-          InitialContactId: chat.contactId,
-          InstanceARN: `arn:aws:connect:us-east-1:123456789012:instance/${emulator.instanceId}`,
-          Attributes: { bot: '' },
+  // An empty `bot` parameter (left blank in the flow) names no bot: the contact attribute may, else the default.
+  for (const [attribute, joined] of [
+    ['', 'echo'],
+    ['other', 'other'],
+  ] as const) {
+    it(`a blank bot parameter with bot attribute "${attribute}": ${joined} joins`, async () => {
+      const setup = await hostSetup({ bots: [echo, other], host: { defaultBot: 'echo' } });
+      const { emulator, joinUrl } = setup;
+      emulator.setFlow(undefined);
+      const chat = emulator.startChat();
+      const answer = await post(joinUrl, {
+        Name: 'ContactFlowEvent',
+        Details: {
+          ContactData: {
+            ContactId: chat.contactId,
+            InitialContactId: chat.contactId,
+            InstanceARN: `arn:aws:connect:us-east-1:123456789012:instance/${emulator.instanceId}`,
+            Attributes: { bot: attribute },
+          },
+          Parameters: { bot: '' },
         },
-        Parameters: { bot: '' },
-      },
+      });
+      expect(answer).toMatchObject({ status: 200, body: { status: 'success', bot: joined } });
     });
-    expect(answer).toMatchObject({ status: 200, body: { status: 'success', bot: 'echo' } });
-  });
+  }
 
   it('a request that never finishes is answered 408 with a coded JSON body', async () => {
     const server = new JoinServer(okHost, { port: 0, secret: SECRET, requestTimeoutMs: 300 });

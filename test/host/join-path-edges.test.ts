@@ -10,11 +10,6 @@ const echo = defineBot({
   displayName: 'Echo',
   setup: (bot) => void bot.on('message', (ctx) => ctx.reply(ctx.text)),
 });
-const other = defineBot({
-  name: 'other',
-  displayName: 'Other',
-  setup: (bot) => void bot.on('message', (ctx) => ctx.reply(`other: ${ctx.text}`)),
-});
 
 describe('join path: retries', () => {
   it('a retry after a 502 from CreateParticipantConnection is not refused 409 by the first, never-connected bot', async () => {
@@ -41,31 +36,6 @@ describe('join path: retries', () => {
 });
 
 describe('join path: bot selection', () => {
-  it('a blank `bot` flow parameter does not hide the `bot` contact attribute', async () => {
-    // README (bots): "Which bot a chat gets: `bot` in the join request, else the `bot` contact attribute or flow
-    // parameter, else `bots.default`"; host.ts selectBot: "An empty `bot` (a flow parameter left blank) names
-    // none". A flow whose Invoke Lambda block has a `bot` parameter left blank (its value '') and a contact
-    // attribute bot=other: parseJoinRequest merges {...Attributes, ...Parameters}, so the blank parameter
-    // overwrites the attribute and the default bot joins. Expected bot "other"; before the fix "echo" (the default).
-    const setup = await hostSetup({ bots: [echo, other], host: { defaultBot: 'echo' } });
-    const { emulator, joinUrl } = setup;
-    emulator.setFlow(undefined);
-    const chat = emulator.startChat();
-    const answer = await post(joinUrl, {
-      Name: 'ContactFlowEvent',
-      Details: {
-        ContactData: {
-          ContactId: chat.contactId,
-          InitialContactId: chat.contactId,
-          InstanceARN: `arn:aws:connect:us-east-1:123456789012:instance/${emulator.instanceId}`,
-          Attributes: { bot: 'other' },
-        },
-        Parameters: { bot: '' },
-      },
-    });
-    expect(answer).toMatchObject({ status: 200, body: { status: 'success', bot: 'other' } });
-  });
-
   it('a join naming an unknown bot is CB_UNKNOWN_BOT even when the contact already has a live bot', async () => {
     // README: "An unknown bot is a coded join error (CB_UNKNOWN_BOT)", answered 400. BotHost.admit returns the
     // live chat before selectBot runs, so a request naming a bot that does not exist gets 200 success,

@@ -14,12 +14,12 @@ const target = z.union([
 const optionalTarget = z.union([target, z.object({})]);
 
 const schemas = {
+  // The shape only: startChat applies StartChatContact's own rules, with its error (InvalidParameterException).
   chat: z.object({
-    displayName: z.string().min(1).max(256).optional(),
-    // Checked against StartChatContact's rules by startChat (keys, sizes).
+    displayName: z.string().optional(),
     attributes: z.record(z.string(), z.string()).optional(),
-    initialMessage: z.string().min(1).max(1024).optional(),
-    durationMinutes: z.number().int().min(60).max(10080).optional(),
+    initialMessage: z.string().optional(),
+    durationMinutes: z.number().optional(),
   }),
   agent: z.object({ displayName: z.string().min(1).max(256).optional() }),
   message: z.object({

@@ -49,11 +49,15 @@ export interface Timings {
 /** The longest timer Node arms (about 24.8 days): a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Why `timings` cannot be used (a value not a whole number of ms from 0 to {@link MAX_TIMER_MS}), or undefined. */
+/**
+ * Why `timings` cannot be used, or undefined: each must be a whole number of ms from 1 (`endedSocketGraceMs`
+ * from 0) to {@link MAX_TIMER_MS}, as the HTTP control route checks too.
+ */
 export function timingsProblem(timings: Partial<Timings>): string | undefined {
   for (const [name, value] of Object.entries(timings)) {
-    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_TIMER_MS)
-      return `timings.${name} must be a whole number of ms from 0 to ${MAX_TIMER_MS}`;
+    const min = name === 'endedSocketGraceMs' ? 0 : 1;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > MAX_TIMER_MS)
+      return `timings.${name} must be a whole number of ms from ${min} to ${MAX_TIMER_MS}`;
   }
   return undefined;
 }

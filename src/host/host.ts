@@ -210,18 +210,17 @@ export class BotHost extends EventEmitter<BotHostEvents> {
     if (!guard) {
       const log = this.log;
       guard = function (this: unknown, ...args: unknown[]) {
-        // The chat the event is about, when it is one (its first argument), is named on the line.
-        const chat = args[0] instanceof Object && 'botName' in args[0] ? (args[0] as HeldChat) : undefined;
+        // The chat the event is about (its first argument: a held chat, or a join request) is named on the line.
+        const about = args[0] as Partial<HeldChat> & Partial<JoinRequest>;
+        const where =
+          about instanceof Object && typeof about.botName === 'string'
+            ? { contactId: about.contactId, participantId: about.session?.participantId, bot: about.botName }
+            : about instanceof Object && typeof about.contactId === 'string'
+              ? { contactId: about.contactId, ...(about.bot ? { bot: about.bot } : {}) }
+              : {};
         const failed = (error: unknown) =>
           log.warn(
-            {
-              event: 'listener-failed',
-              listener: event,
-              ...(chat
-                ? { contactId: chat.contactId, participantId: chat.session.participantId, bot: chat.botName }
-                : {}),
-              err: error,
-            },
+            { event: 'listener-failed', listener: event, ...where, err: error },
             'a BotHost listener threw',
           );
         try {

@@ -43,8 +43,9 @@ export function parseJoinRequest(body: unknown): JoinRequest {
     if (!parsed.success) throw badRequest(parsed.error);
     const { ContactData, Parameters } = parsed.data.Details;
     const merged = { ...(ContactData.Attributes ?? {}), ...(Parameters ?? {}) };
-    // A `bot` parameter left blank in the flow names no bot: the contact attribute still may.
+    // A `bot` parameter left blank in the flow names no bot: the contact attribute still may, and stays.
     const bot = Parameters?.bot || ContactData.Attributes?.bot;
+    if (bot) merged.bot = bot;
     return {
       instanceId: ContactData.InstanceARN.slice(ContactData.InstanceARN.lastIndexOf('/') + 1),
       contactId: ContactData.ContactId,

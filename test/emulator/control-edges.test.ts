@@ -131,3 +131,37 @@ describe('emulator.startChat (typed control API)', () => {
     }).toEqual({ refused: true, state: 'none' });
   });
 });
+
+async function postChat(body: unknown) {
+  const response = await fetch(`${emulator!.endpoint}/_emulator/chats`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: response.status, body: (await response.json()) as { error?: string; message?: string } };
+}
+
+describe('POST /_emulator/chats refuses as StartChatContact would', () => {
+  it('a durationMinutes below 60 is a 400 InvalidParameterException, like a bad attribute key', async () => {
+    emulator = await startEmulator();
+    // Control: a bad attribute key, checked by startChat itself, is answered InvalidParameterException.
+    const badKey = await postChat({ attributes: { 'no spaces': 'x' } });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error).toBe('InvalidParameterException');
+
+    // The same kind of refusal for the duration rule the README names first.
+    // Expected: 400 { error: 'InvalidParameterException' } (as emulator.startChat({ durationMinutes: 30 }) throws).
+    // Before the fix: 400 { error: 'InvalidInput' }: the control route's zod schema (src/emulator/control.ts,
+    // schemas.chat: durationMinutes/displayName/initialMessage bounds) refuses it first, with the emulator's own
+    // control-API error, so a script checking for StartChatContact's error sees a different one per rule.
+    for (const bad of [{ durationMinutes: 30 }, { displayName: '' }, { initialMessage: '' }]) {
+      const refused = await postChat(bad);
+      expect({ bad, status: refused.status, error: refused.body.error }).toEqual({
+        bad,
+        status: 400,
+        error: 'InvalidParameterException',
+      });
+    }
+  });
+});

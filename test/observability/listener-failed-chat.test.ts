@@ -41,11 +41,27 @@ describe('listener-failed for a per-chat BotHost event', () => {
       5000,
     );
     expect(line).toMatchObject({ listener: 'received', err: { message: 'listener boom' } });
-    // actual: no contactId, participantId or bot on the line
+    // before the fix: no contactId, participantId or bot on the line
     expect(line).toMatchObject({
       contactId: chat.contactId,
       participantId: setup.host.chats.get(chat.contactId)!.session.participantId,
       bot: 'echo-lf',
     });
+  }, 20_000);
+
+  it("names the contact of the request whose 'joinFailed' event the listener failed on", async () => {
+    const logs = new LogCapture();
+    const setup = await hostSetup({
+      bots: [echo],
+      host: { logger: createLogger({ level: 'debug', destination: logs, pretty: false }) },
+    });
+    setup.host.on('joinFailed', () => {
+      throw new Error('listener boom');
+    });
+    const chat = setup.emulator.startChat();
+    const request = { instanceId: setup.emulator.instanceId, contactId: chat.contactId, bot: 'nobody' };
+    await expect(setup.host.join(request)).rejects.toMatchObject({ code: 'CB_UNKNOWN_BOT' });
+    const line = logs.events().find((l) => l.event === 'listener-failed');
+    expect(line).toMatchObject({ listener: 'joinFailed', contactId: chat.contactId, bot: 'nobody' });
   }, 20_000);
 });

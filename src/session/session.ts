@@ -358,8 +358,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         `${contentType} content must be 1-${limit} characters`,
       );
     }
-    if (options.clientToken !== undefined) checkText('sendMessage', 'clientToken', options.clientToken, 500);
-    const clientToken = options.clientToken ?? crypto.randomUUID();
+    const clientToken = givenOrNewToken('sendMessage', options.clientToken);
     const result = await this.withToken(
       'SendMessage',
       (token, signal) =>
@@ -390,8 +389,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
       throw new ConnectBotError(ErrorCode.InvalidArgument, `a ${kind} receipt needs a messageId`);
     }
     const content = kind === 'typing' ? undefined : JSON.stringify({ messageId: options.messageId });
-    if (options.clientToken !== undefined) checkText('sendEvent', 'clientToken', options.clientToken, 500);
-    const clientToken = options.clientToken ?? crypto.randomUUID();
+    const clientToken = givenOrNewToken('sendEvent', options.clientToken);
     await this.withToken(
       'SendEvent',
       (token, signal) =>
@@ -889,16 +887,16 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   }
 
   /**
-   * Typing events and receipts are not in the transcript: those held live before the held copy of `id` came in
-   * before it, so they are delivered before its page copy rather than after the whole back-fill.
+   * Accepts an item of a transcript page. Typing events and receipts are not in the transcript: those the back-fill
+   * held live before the item's own live copy came in before it, so they are delivered first, not after the whole
+   * back-fill.
    */
-  private acceptHeldEventsBefore(id: string, buffer: WireItem[]): void {
-    const at = buffer.findIndex((held) => held.Id === id);
-    if (at <= 0) return;
-    const events = buffer.slice(0, at).filter((held) => !isTranscriptItem(held));
-    if (events.length === 0) return;
+  private acceptPageItem(item: WireItem, buffer: WireItem[]): void {
+    const at = buffer.findIndex((held) => held.Id === item.Id);
+    const events = at > 0 ? buffer.slice(0, at).filter((held) => !isTranscriptItem(held)) : [];
     for (const event of events) buffer.splice(buffer.indexOf(event), 1);
     for (const event of events) this.accept(event);
+    this.accept(item);
   }
 
   private async forwardFrom(start: string, buffer: WireItem[]): Promise<void> {
@@ -936,8 +934,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
         // order. Receipts and typing share the dedupe window and may have pushed them out of it: the ring decides.
         if (this.latest.has(item.Id)) continue;
         if (overlap && this.seen.has(item.Id)) continue;
-        this.acceptHeldEventsBefore(item.Id, buffer);
-        this.accept(item);
+        this.acceptPageItem(item, buffer);
       }
       // An item listener ended the session, or a recovery took the back-fill over: nothing more to report.
       if (this.ended || this.buffer !== buffer) return;
@@ -1040,8 +1037,7 @@ export class ChatSession extends EventEmitter<ChatSessionEvents> implements Sock
   private settle(items: WireItem[], history: number, buffer: WireItem[]): void {
     items.forEach((item, index) => {
       if (index >= history) {
-        this.acceptHeldEventsBefore(item.Id, buffer);
-        this.accept(item);
+        this.acceptPageItem(item, buffer);
         return;
       }
       this.seen.add(item.Id);
@@ -1480,6 +1476,13 @@ function missingField(connection: CreateParticipantConnectionResponse, withUrl: 
   if (withUrl && !connection.Websocket?.Url) return 'websocket URL';
   if (!connection.ConnectionCredentials?.ConnectionToken) return 'ConnectionToken';
   return undefined;
+}
+
+/** The caller's ClientToken (checked: 1–500 characters), or a new one. */
+function givenOrNewToken(action: string, given: string | undefined): string {
+  if (given === undefined) return crypto.randomUUID();
+  checkText(action, 'clientToken', given, 500);
+  return given;
 }
 
 /** A `CB_INVALID_ARGUMENT` unless `value` is a string of 1 to `max` characters. */
